@@ -1,0 +1,235 @@
+// Package callmode answers invocations in the three call modes (CONTRACT §4) and serves the
+// status, output and hop resources that follow them.
+package callmode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/jobgate/jobgate/auth"
+	"github.com/jobgate/jobgate/internal/problem"
+	"github.com/jobgate/jobgate/jobs"
+)
+
+// Config configures Modes.
+type Config struct {
+	// Store holds the jobs. Required.
+	Store jobs.Store
+	// Waiter holds LongPolling requests. Required.
+	Waiter *Waiter
+	// Verifier checks bearer tokens on the status, output and hop routes. Required.
+	Verifier *auth.Verifier
+	// Capabilities signs and checks capability URLs. Required.
+	Capabilities *auth.Capabilities
+	// Settings returns a tenant's settings. Optional. Default DefaultSettings for all.
+	Settings func(jobs.Tenant) Settings
+	// PublicURL is the absolute base of Location URLs (behind a proxy). Optional. Default:
+	// the scheme and host of the request.
+	PublicURL string
+	// Hop is the longest a LongPolling request is held before a 303 hop. Optional. Default 50s.
+	Hop time.Duration
+	// CapabilityTTL is how long a capability URL works, counted from the job's creation.
+	// Optional. Default 24h.
+	CapabilityTTL time.Duration
+	// Now is the clock. Optional. Default time.Now.
+	Now func() time.Time
+}
+
+// Modes answers invocations and serves the resources that follow them.
+type Modes struct {
+	cfg Config
+}
+
+// New returns Modes.
+func New(cfg Config) *Modes {
+	if cfg.Settings == nil {
+		cfg.Settings = func(jobs.Tenant) Settings { return DefaultSettings() }
+	}
+	if cfg.Hop <= 0 {
+		cfg.Hop = 50 * time.Second
+	}
+	if cfg.CapabilityTTL <= 0 {
+		cfg.CapabilityTTL = 24 * time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	return &Modes{cfg: cfg}
+}
+
+// Hop returns the configured hop time.
+func (m *Modes) Hop() time.Duration { return m.cfg.Hop }
+
+// Answer answers an invocation that created (or, for a repeated Idempotency-Key, found) job.
+// firstHop is how long a LongPolling answer waits before its first hop.
+func (m *Modes) Answer(c echo.Context, job jobs.Job, mode jobs.CallMode, firstHop time.Duration) error {
+	switch mode {
+	case jobs.FireAndForget:
+		return c.NoContent(http.StatusOK)
+	case jobs.LongPolling:
+		return m.hold(c, job.TenantRef(), job.Key, firstHop, 1)
+	default:
+		h := c.Response().Header()
+		h.Set(echo.HeaderLocation, m.url(c, job, "status"))
+		h.Set("Retry-After", strconv.Itoa(m.retryAfter(job)))
+		return c.JSON(http.StatusAccepted, map[string]any{"Key": job.Key, "Id": job.ID, "State": job.State})
+	}
+}
+
+// Status serves GET …/jobs/:key/status: 200 with the job summary while it runs, then a
+// redirect to the output resource.
+func (m *Modes) Status(c echo.Context) error {
+	t, key, err := m.authorize(c)
+	if err != nil {
+		return err
+	}
+	job, err := m.cfg.Store.Get(c.Request().Context(), t, key)
+	if err != nil {
+		return err
+	}
+	if job.State.Final() {
+		return m.redirect(c, t, m.url(c, job, "output"))
+	}
+	c.Response().Header().Set("Retry-After", strconv.Itoa(m.retryAfter(job)))
+	return c.JSON(http.StatusOK, Summary(job))
+}
+
+// Output serves GET …/jobs/:key/output.
+func (m *Modes) Output(c echo.Context) error {
+	t, key, err := m.authorize(c)
+	if err != nil {
+		return err
+	}
+	job, err := m.cfg.Store.Get(c.Request().Context(), t, key)
+	if err != nil {
+		return err
+	}
+	return m.output(c, job)
+}
+
+// Wait serves GET …/jobs/:key/wait/:hop, the blocking status URL of LongPolling.
+func (m *Modes) Wait(c echo.Context) error {
+	t, key, err := m.authorize(c)
+	if err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(c.Param("hop"))
+	if err != nil || n < 1 || n > 1_000_000 {
+		return jobs.Errorf(jobs.ENOTFOUND, "no such hop %q", c.Param("hop"))
+	}
+	return m.hold(c, t, key, m.cfg.Hop, n)
+}
+
+// hold waits for the job, then answers with its output, or with a redirect to hop n+1.
+func (m *Modes) hold(c echo.Context, t jobs.Tenant, key string, wait time.Duration, n int) error {
+	job, err := m.cfg.Waiter.WaitFinal(c.Request().Context(), t, key, wait)
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return nil // the client left; the job goes on
+		}
+		return err
+	}
+	if job.State.Final() {
+		return m.output(c, job)
+	}
+	return m.redirect(c, t, m.url(c, job, "wait/"+strconv.Itoa(n+1)))
+}
+
+func (m *Modes) output(c echo.Context, job jobs.Job) error {
+	switch job.State {
+	case jobs.Successful:
+		out := job.OutputArguments
+		if out == nil {
+			out = map[string]any{}
+		}
+		return c.JSON(http.StatusOK, out)
+	case jobs.Faulted, jobs.Stopped:
+		p := problem.New("job-"+strings.ToLower(string(job.State)), http.StatusInternalServerError,
+			fmt.Sprintf("Job %d ended %s: %s", job.ID, job.State, job.Info))
+		p.Title = "Job " + string(job.State)
+		info := job.Info
+		p.JobState, p.Info, p.JobKey = job.State, &info, job.Key
+		return problem.Write(c, p)
+	default:
+		return jobs.Errorf(jobs.ECONFLICT, "job %d is %s, not final yet: its output is not available", job.ID, job.State)
+	}
+}
+
+func (m *Modes) redirect(c echo.Context, t jobs.Tenant, location string) error {
+	c.Response().Header().Set(echo.HeaderLocation, location)
+	return c.NoContent(m.cfg.Settings(t).RedirectStatus)
+}
+
+// retryAfter suggests a polling interval that grows with the job's age: 1s for a young job,
+// up to 30s for one that has run for minutes.
+func (m *Modes) retryAfter(job jobs.Job) int {
+	age := m.cfg.Now().Sub(job.CreationTime)
+	return int(min(max(age/(10*time.Second), 1), 30))
+}
+
+// url builds the absolute URL of one of job's resources, with a capability when the tenant
+// does not require auth on redirects. Its expiry is fixed by the job's creation time, so
+// repeated answers for the same job carry the same URL.
+func (m *Modes) url(c echo.Context, job jobs.Job, resource string) string {
+	base := m.cfg.PublicURL
+	if base == "" {
+		base = c.Scheme() + "://" + c.Request().Host
+	}
+	u := base + "/" + url.PathEscape(job.Org) + "/" + url.PathEscape(job.Tenant) + "/orchestrator_/jobs/" + job.Key + "/" + resource
+	if !m.cfg.Settings(job.TenantRef()).RequireAuthOnRedirects {
+		u += "?cap=" + m.cfg.Capabilities.SignUntil(job.Org, job.Tenant, job.Key, job.CreationTime.Add(m.cfg.CapabilityTTL))
+	}
+	return u
+}
+
+// authorize admits a request to a job resource: a bearer token for the tenant with OR.Jobs
+// or OR.Jobs.Read, or, when the tenant allows it, a capability for this one job.
+func (m *Modes) authorize(c echo.Context) (jobs.Tenant, string, error) {
+	t := jobs.Tenant{Org: c.Param("org"), Tenant: c.Param("tenant")}
+	key := c.Param("key")
+	header := c.Request().Header.Get(echo.HeaderAuthorization)
+	capability := c.QueryParam("cap")
+	if header == "" && capability != "" {
+		if m.cfg.Settings(t).RequireAuthOnRedirects {
+			return t, key, &auth.Error{Status: http.StatusUnauthorized,
+				Description: "this tenant requires a bearer token on status, output and hop URLs"}
+		}
+		return t, key, m.cfg.Capabilities.Verify(capability, t.Org, t.Tenant, key)
+	}
+	p, err := m.cfg.Verifier.FromHeader(header)
+	if err != nil {
+		return t, key, err
+	}
+	if err := auth.CheckTenant(p, t.Org, t.Tenant); err != nil {
+		return t, key, err
+	}
+	if err := p.Require(auth.ScopeJobs, auth.ScopeJobsRead); err != nil {
+		return t, key, err
+	}
+	return t, key, nil
+}
+
+// JobSummary is what the status resource shows of a running job.
+type JobSummary struct {
+	Key          string         `json:"Key"`
+	ID           int64          `json:"Id"`
+	State        jobs.State     `json:"State"`
+	CreationTime time.Time      `json:"CreationTime"`
+	StartTime    *time.Time     `json:"StartTime"`
+	Progress     *jobs.Progress `json:"Progress,omitempty"`
+}
+
+// Summary returns the status resource's view of job.
+func Summary(job jobs.Job) JobSummary {
+	return JobSummary{Key: job.Key, ID: job.ID, State: job.State, CreationTime: job.CreationTime,
+		StartTime: job.StartTime, Progress: job.Progress}
+}

@@ -1,0 +1,298 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jobgate/jobgate/auth"
+	"github.com/jobgate/jobgate/callmode"
+	"github.com/jobgate/jobgate/jobs"
+	"github.com/jobgate/jobgate/memstore"
+	"github.com/jobgate/jobgate/robot"
+	"github.com/jobgate/jobgate/server"
+	"github.com/jobgate/jobgate/trigger"
+)
+
+// serveFlags are the flags of `jobgate serve` (CONTRACT §1).
+type serveFlags struct {
+	listen, redis, config, publicURL                 string
+	dev                                              bool
+	robots                                           int
+	hop, longPollMax, retention, lease, drainTimeout time.Duration
+	jwtSecret, jwtPublicKey, jwtIssuer, jwtAudience  string
+	capabilitySecret, corsOrigins, logLevel          string
+	maxBody                                          int64
+}
+
+func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (serveFlags, error) {
+	var f serveFlags
+	fs := newFlagSet("serve", "Run the jobgate API server and, by default, in-process robots.", stderr)
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address to serve on")
+	fs.StringVar(&f.redis, "redis", "", "redis:// or rediss:// URL; empty = the embedded in-memory store (not durable)")
+	fs.StringVar(&f.config, "config", "", "YAML file declaring processes, triggers and tenant settings")
+	fs.BoolVar(&f.dev, "dev", false, "load the sample processes and triggers; without a JWT key, make one and print a token and curl lines")
+	fs.IntVar(&f.robots, "robots", runtime.NumCPU(), "in-process robot slots (concurrent jobs); 0 = API only")
+	fs.DurationVar(&f.hop, "long-poll-hop", 50*time.Second, "longest one LongPolling request is held before a 303 hop")
+	fs.DurationVar(&f.longPollMax, "long-poll-max", 15*time.Minute, "longest a LongPolling-mode job may run (from creation)")
+	fs.StringVar(&f.publicURL, "public-url", "", "absolute base for Location URLs (behind a proxy); empty = from the request")
+	fs.StringVar(&f.jwtSecret, "jwt-secret", "", "HS256 key for bearer tokens")
+	fs.StringVar(&f.jwtPublicKey, "jwt-public-key", "", "PEM file of RS256/ES256 public keys for bearer tokens")
+	fs.StringVar(&f.jwtIssuer, "jwt-issuer", "", "required iss claim (checked when set)")
+	fs.StringVar(&f.jwtAudience, "jwt-audience", "", "required aud claim (checked when set)")
+	fs.StringVar(&f.capabilitySecret, "capability-secret", "", "key for capability URLs; default derived from --jwt-secret, else random per process")
+	fs.StringVar(&f.corsOrigins, "cors-origins", "", "comma list of allowed browser origins (* allowed)")
+	fs.Int64Var(&f.maxBody, "max-body", 1<<20, "largest accepted request body in bytes")
+	fs.DurationVar(&f.retention, "retention", 7*24*time.Hour, "how long a final job and its output are kept")
+	fs.DurationVar(&f.lease, "lease", 30*time.Second, "robot lease on a running job; a job whose robot stops renewing it ends Faulted")
+	fs.DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "on SIGTERM, how long running jobs may finish before they are handed back")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	if err := parseFlags(fs, args, getenv); err != nil {
+		return f, err
+	}
+	if fs.NArg() > 0 {
+		return f, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	switch {
+	case f.robots < 0:
+		return f, errors.New("--robots must be 0 or more")
+	case f.hop <= 0:
+		return f, errors.New("--long-poll-hop must be positive")
+	case f.longPollMax <= 0:
+		return f, errors.New("--long-poll-max must be positive")
+	case f.maxBody <= 0:
+		return f, errors.New("--max-body must be positive")
+	case f.retention <= 0 || f.lease < time.Second || f.drainTimeout < 0:
+		return f, errors.New("--retention must be positive, --lease at least 1s, --drain-timeout not negative")
+	}
+	return f, nil
+}
+
+func newLogger(level string, w io.Writer) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %v", err)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// runServe implements `jobgate serve`.
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	f, err := parseServeFlags(args, getenv, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(stderr, "jobgate serve:", err)
+		return 2
+	}
+	log, err := newLogger(f.logLevel, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "jobgate serve:", err)
+		return 2
+	}
+	if err := serve(ctx, f, stdout, log); err != nil {
+		log.Error("jobgate serve: " + err.Error())
+		return 1
+	}
+	return 0
+}
+
+func serve(ctx context.Context, f serveFlags, stdout io.Writer, log *slog.Logger) error {
+	if f.redis != "" {
+		return errors.New("--redis: the Redis store is not available in this version yet; leave --redis empty for the embedded store")
+	}
+	builtins := robot.Builtins()
+	cat := trigger.NewCatalog()
+	if f.config != "" {
+		if err := loadConfigFile(f.config, cat, builtins); err != nil {
+			return err
+		}
+	}
+	if f.dev {
+		if err := addDevSamples(cat, builtins); err != nil {
+			return err
+		}
+	}
+
+	devSecret := false
+	if f.jwtSecret == "" && f.jwtPublicKey == "" {
+		if !f.dev {
+			return errors.New("no JWT key: pass --jwt-secret or --jwt-public-key (or --dev to make a random secret)")
+		}
+		f.jwtSecret, devSecret = randomHex(32), true
+	}
+	vcfg := auth.VerifierConfig{Secret: []byte(f.jwtSecret), Issuer: f.jwtIssuer, Audience: f.jwtAudience}
+	if f.jwtSecret == "" {
+		vcfg.Secret = nil
+	}
+	if f.jwtPublicKey != "" {
+		pem, err := os.ReadFile(f.jwtPublicKey)
+		if err != nil {
+			return fmt.Errorf("--jwt-public-key: %w", err)
+		}
+		if vcfg.PublicKeys, err = auth.ParsePublicKeys(pem); err != nil {
+			return fmt.Errorf("--jwt-public-key %s: %w", f.jwtPublicKey, err)
+		}
+	}
+	verifier, err := auth.NewVerifier(vcfg)
+	if err != nil {
+		return err
+	}
+	var capKey []byte
+	switch {
+	case f.capabilitySecret != "":
+		capKey = auth.DeriveCapabilityKey([]byte(f.capabilitySecret))
+	case f.jwtSecret != "":
+		capKey = auth.DeriveCapabilityKey([]byte(f.jwtSecret))
+	default:
+		capKey = []byte(randomHex(32))
+		log.Warn("capability URLs are signed with a random key of this process: set --capability-secret so that every server accepts them and they survive a restart")
+	}
+	caps, err := auth.NewCapabilities(capKey, time.Now)
+	if err != nil {
+		return err
+	}
+
+	store := memstore.New(memstore.Config{Retention: f.retention})
+	defer store.Close()
+	log.Warn("using the embedded in-memory store: single process, not durable — jobs are lost when the process ends; use --redis for durable state")
+
+	waiter := callmode.NewWaiter(store, callmode.WaiterConfig{})
+	defer waiter.Close()
+	metrics := server.NewMetrics(func() float64 { return float64(waiter.Held()) })
+	srv := server.New(server.Config{
+		Store: store, Catalog: cat, Verifier: verifier, Capabilities: caps, Waiter: waiter,
+		Metrics: metrics, PublicURL: f.publicURL, Hop: f.hop, LongPollMax: f.longPollMax,
+		CORSOrigins: splitList(f.corsOrigins), MaxBody: f.maxBody, Logger: log,
+	})
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return fmt.Errorf("--listen %s: %w", f.listen, err)
+	}
+	httpSrv := srv.HTTPServer(f.listen)
+	httpSrv.RegisterOnShutdown(waiter.Drain)
+	base := "http://" + ln.Addr().String()
+	log.Info("jobgate listening", "url", base, "robots", f.robots)
+
+	var wg sync.WaitGroup
+	workCtx, stopWork := context.WithCancel(context.Background())
+	defer stopWork()
+	if f.robots > 0 {
+		pool := robot.NewPool(robot.Config{
+			Store: store, Lookup: cat.Process, Builtins: builtins, Slots: f.robots,
+			Lease: f.lease, DrainTimeout: f.drainTimeout, OnFinish: metrics.Finished, Logger: log,
+		})
+		wg.Add(1)
+		go func() { defer wg.Done(); pool.Run(workCtx) }()
+	}
+	wg.Add(1)
+	go func() { defer wg.Done(); reap(workCtx, store, log) }()
+
+	if f.dev {
+		printDevHelp(stdout, base, f.jwtSecret, devSecret)
+	}
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpSrv.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		stopWork()
+		wg.Wait()
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: held requests answer with their next hop, running jobs finish or are handed back")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	waiter.Drain()
+	if err := httpSrv.Shutdown(shutCtx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	stopWork()
+	wg.Wait()
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// reap runs the store's reaper step every second until ctx ends.
+func reap(ctx context.Context, store jobs.Store, log *slog.Logger) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := store.Reap(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("reaper", "err", err)
+		} else if n > 0 {
+			log.Info("reaper ended jobs whose robot vanished or whose deadline passed", "count", n)
+		}
+	}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// printDevHelp prints a ready token and a curl line for each call mode.
+func printDevHelp(w io.Writer, base, secret string, generated bool) {
+	tok, err := auth.Mint(auth.MintConfig{Secret: []byte(secret), Org: "default", Tenant: "default", Subject: "dev", TTL: 24 * time.Hour})
+	if err != nil {
+		fmt.Fprintln(w, "could not mint a dev token:", err)
+		return
+	}
+	u := base + "/default/default/orchestrator_/t"
+	if generated {
+		fmt.Fprintf(w, "\nDev mode: a random JWT secret was made for this run:\n  export JOBGATE_JWT_SECRET=%s\n", secret)
+	}
+	fmt.Fprintf(w, `
+A token for tenant default/default (valid 24h):
+  export TOKEN=%s
+
+AsyncRequestReply (202 + Location; poll it until a 303 leads to the output):
+  curl -i -X POST %s/add -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"x": 2, "y": 3}'
+
+FireAndForget (200 once the job is stored):
+  curl -i -X POST %s/add -H "Authorization: Bearer $TOKEN" -d '{"x": 2, "y": 3, "$callMode": "FireAndForget"}'
+
+LongPolling (held until the job ends; -L follows the 303 hops):
+  curl -i -L -X POST %s/add -H "Authorization: Bearer $TOKEN" -d '{"x": 2, "y": 3, "$callMode": "LongPolling"}'
+
+GET trigger with query-string arguments:
+  curl -i -L '%s/add-get?x=2&y=3&$callMode=LongPolling' -H "Authorization: Bearer $TOKEN"
+
+Or let the reference client follow the call mode:
+  go run ./cmd/jobgate invoke --url %s --token $TOKEN --mode LongPolling --arg x=2 --arg y=3 add
+
+`, tok, u, u, u, u, base)
+}

@@ -1,0 +1,294 @@
+// Package robot runs jobs: robot slots that claim jobs with a lease, renew it while an
+// executor runs the process, and record the result.
+package robot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/jobgate/jobgate/jobs"
+)
+
+// Lookup finds a job's process definition.
+type Lookup func(t jobs.Tenant, processName string) (jobs.Process, bool)
+
+// Config configures a Pool.
+type Config struct {
+	// Store holds the jobs. Required.
+	Store jobs.Store
+	// Lookup finds the process of a job. Required.
+	Lookup Lookup
+	// Builtins are the Go processes by name. Optional. Default Builtins().
+	Builtins map[string]Builtin
+	// Slots is how many jobs run at once. Optional. Default 1.
+	Slots int
+	// Name names the robot in job records. Optional. Default the host name.
+	Name string
+	// Lease is how long a claim lasts without renewal. Optional. Default 30s; renewed every
+	// third of it.
+	Lease time.Duration
+	// DrainTimeout is how long Run lets running jobs finish after its context ends before
+	// handing them back to the queue. Optional. Default 30s.
+	DrainTimeout time.Duration
+	// IdleCheck is the safety-net interval at which an idle slot looks for work even without
+	// a wake-up. Optional. Default 5s.
+	IdleCheck time.Duration
+	// OnFinish is called with each job this pool finished. Optional.
+	OnFinish func(jobs.Job)
+	// Logger logs. Optional. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Pool is a set of robot slots in this process.
+type Pool struct {
+	cfg   Config
+	robot jobs.RobotRef
+	wake  chan struct{}
+
+	mu      sync.Mutex
+	running map[string]context.CancelCauseFunc // job key → cancel of its run
+}
+
+// Causes of a run's cancellation.
+var (
+	errStopped   = errors.New("stop requested")
+	errDeadline  = errors.New("deadline passed")
+	errLeaseGone = errors.New("lease lost")
+	errHandBack  = errors.New("server shutting down")
+)
+
+// NewPool returns a Pool; Run starts it.
+func NewPool(cfg Config) *Pool {
+	if cfg.Slots <= 0 {
+		cfg.Slots = 1
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 30 * time.Second
+	}
+	if cfg.DrainTimeout <= 0 {
+		cfg.DrainTimeout = 30 * time.Second
+	}
+	if cfg.IdleCheck <= 0 {
+		cfg.IdleCheck = 5 * time.Second
+	}
+	if cfg.Builtins == nil {
+		cfg.Builtins = Builtins()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Name == "" {
+		cfg.Name, _ = os.Hostname()
+	}
+	host, _ := os.Hostname()
+	return &Pool{
+		cfg:     cfg,
+		robot:   jobs.RobotRef{ID: 1, Name: cfg.Name, MachineName: host},
+		wake:    make(chan struct{}, cfg.Slots),
+		running: map[string]context.CancelCauseFunc{},
+	}
+}
+
+// Run runs the slots until ctx is done, then lets running jobs finish for DrainTimeout and
+// hands back those still running. It returns when every slot has stopped.
+func (p *Pool) Run(ctx context.Context) {
+	cancel := p.cfg.Store.Subscribe(p.onEvent)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i := 0; i < p.cfg.Slots; i++ {
+		wg.Add(1)
+		go func(slot int) {
+			defer wg.Done()
+			p.slot(ctx, fmt.Sprintf("%s/%d/%d", p.cfg.Name, os.Getpid(), slot))
+		}(i)
+	}
+	<-ctx.Done()
+	timer := time.AfterFunc(p.cfg.DrainTimeout, func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for _, c := range p.running {
+			c(errHandBack)
+		}
+	})
+	wg.Wait()
+	timer.Stop()
+}
+
+// onEvent wakes an idle slot when work arrives and cancels a run when its job is stopped.
+func (p *Pool) onEvent(ev jobs.Event) {
+	switch {
+	case ev.Kind == jobs.EventReset || ev.State == jobs.Pending:
+		select {
+		case p.wake <- struct{}{}:
+		default:
+		}
+	case ev.State == jobs.Stopping || ev.State == jobs.Terminating:
+		p.mu.Lock()
+		if c, ok := p.running[ev.Key]; ok {
+			c(errStopped)
+		}
+		p.mu.Unlock()
+	}
+}
+
+func (p *Pool) slot(ctx context.Context, owner string) {
+	idle := time.NewTicker(p.cfg.IdleCheck)
+	defer idle.Stop()
+	for ctx.Err() == nil {
+		job, err := p.cfg.Store.Claim(ctx, owner, p.robot, p.cfg.Lease)
+		if err == nil {
+			p.run(job, owner)
+			continue
+		}
+		if jobs.ErrorCode(err) != jobs.ENOTFOUND && ctx.Err() == nil {
+			p.cfg.Logger.Warn("robot: claim failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-p.wake:
+		case <-idle.C:
+		}
+	}
+}
+
+// run executes one claimed job to its end and records the result.
+func (p *Pool) run(job jobs.Job, owner string) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	p.mu.Lock()
+	p.running[job.Key] = cancel
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		delete(p.running, job.Key)
+		p.mu.Unlock()
+	}()
+	if job.Deadline != nil {
+		t := time.AfterFunc(time.Until(*job.Deadline), func() { cancel(errDeadline) })
+		defer t.Stop()
+	}
+
+	var progMu sync.Mutex
+	var progress *jobs.Progress
+	report := func(pr jobs.Progress) {
+		progMu.Lock()
+		progress = &pr
+		progMu.Unlock()
+	}
+	hbDone := make(chan struct{})
+	go func() {
+		defer close(hbDone)
+		p.heartbeat(ctx, cancel, job.Key, owner, func() *jobs.Progress {
+			progMu.Lock()
+			defer progMu.Unlock()
+			pr := progress
+			progress = nil
+			return pr
+		})
+	}()
+
+	start := time.Now()
+	output, runErr := p.execute(ctx, job, report)
+	cancel(nil) // ends the heartbeat; keeps the first cause
+	<-hbDone
+	cause := context.Cause(ctx)
+
+	var res jobs.Result
+	switch {
+	case errors.Is(cause, errLeaseGone):
+		p.cfg.Logger.Warn("robot: lost the lease of a running job; its result is dropped", "job", job.Key)
+		return
+	case errors.Is(cause, errHandBack):
+		if _, err := p.cfg.Store.Release(context.Background(), job.Key, owner); err != nil {
+			p.cfg.Logger.Warn("robot: could not hand back job", "job", job.Key, "err", err)
+		}
+		return
+	case errors.Is(cause, errDeadline) && runErr != nil:
+		res = jobs.Result{State: jobs.Faulted, Info: job.DeadlineInfo}
+	case errors.Is(cause, errStopped) && runErr != nil:
+		res = jobs.Result{State: jobs.Stopped, Info: "Stopped on request"}
+	case runErr != nil:
+		res = jobs.Result{State: jobs.Faulted, Info: runErr.Error()}
+	default:
+		if output == nil {
+			output = map[string]any{}
+		}
+		res = jobs.Result{State: jobs.Successful, OutputArguments: output}
+	}
+	done, err := p.finish(job.Key, owner, res)
+	if err != nil {
+		p.cfg.Logger.Error("robot: could not record the result of a job", "job", job.Key, "state", res.State, "err", err)
+		return
+	}
+	p.cfg.Logger.Debug("robot: job finished", "job", job.Key, "state", done.State, "took", time.Since(start))
+	if p.cfg.OnFinish != nil {
+		p.cfg.OnFinish(done)
+	}
+}
+
+// finish records a result, retrying while the store is unreachable: a robot that finished a
+// job must not lose its result to a short outage. Domain refusals (lease lost, already
+// final) are not retried.
+func (p *Pool) finish(key, owner string, res jobs.Result) (jobs.Job, error) {
+	backoff := 100 * time.Millisecond
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		done, err := p.cfg.Store.Finish(context.Background(), key, owner, res)
+		code := jobs.ErrorCode(err)
+		if err == nil || (code != jobs.EUNAVAILABLE && code != jobs.EINTERNAL) || time.Now().After(deadline) {
+			return done, err
+		}
+		p.cfg.Logger.Warn("robot: store unavailable, will retry recording the result", "job", key, "in", backoff, "err", err)
+		time.Sleep(backoff)
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+func (p *Pool) heartbeat(ctx context.Context, cancel context.CancelCauseFunc, key, owner string, takeProgress func() *jobs.Progress) {
+	t := time.NewTicker(p.cfg.Lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		job, err := p.cfg.Store.Renew(context.Background(), key, owner, p.cfg.Lease, takeProgress())
+		switch {
+		case jobs.ErrorCode(err) == jobs.ECONFLICT || jobs.ErrorCode(err) == jobs.ENOTFOUND:
+			cancel(errLeaseGone)
+			return
+		case err != nil:
+			p.cfg.Logger.Warn("robot: lease renewal failed", "job", key, "err", err)
+		case job.State == jobs.Stopping || job.State == jobs.Terminating:
+			cancel(errStopped)
+		}
+	}
+}
+
+// execute runs the job's process and turns a panic into a fault.
+func (p *Pool) execute(ctx context.Context, job jobs.Job, report func(jobs.Progress)) (out map[string]any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.cfg.Logger.Error("robot: process panicked", "job", job.Key, "panic", r)
+			out, err = nil, fmt.Errorf("the process crashed: %v", r)
+		}
+	}()
+	proc, ok := p.cfg.Lookup(job.TenantRef(), job.ProcessName)
+	if !ok {
+		return nil, fmt.Errorf("process %q no longer exists", job.ProcessName)
+	}
+	if proc.Builtin != "" {
+		b, ok := p.cfg.Builtins[proc.Builtin]
+		if !ok {
+			return nil, fmt.Errorf("unknown builtin process %q", proc.Builtin)
+		}
+		return b.Run(ctx, job.InputArguments, report)
+	}
+	return nil, fmt.Errorf("process %q: command processes are not supported yet", proc.Name)
+}

@@ -1,0 +1,59 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/jobgate/jobgate/auth"
+	"github.com/jobgate/jobgate/trigger"
+)
+
+// routes declares the whole URL space.
+func (s *Server) routes() {
+	e := s.echo
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.cfg.Metrics.Registry, promhttp.HandlerOpts{})))
+
+	tenant := e.Group("/:org/:tenant/orchestrator_", s.checkTenantNames)
+	bearer := auth.BearerWithConfig(auth.BearerConfig{Verifier: s.cfg.Verifier})
+
+	// Trigger invocation (CONTRACT §4).
+	tenant.Match(trigger.Methods, "/t/:slug", s.invoker.Invoke, s.countInvocations, bearer, auth.RequireScope(auth.ScopeJobs))
+
+	// Status, output and LongPolling hop resources. They authorize themselves: a bearer token,
+	// or a capability when the tenant allows it.
+	tenant.GET("/jobs/:key/status", s.modes.Status)
+	tenant.GET("/jobs/:key/output", s.modes.Output)
+	tenant.GET("/jobs/:key/wait/:hop", s.modes.Wait)
+
+	// Management API (CONTRACT §9).
+	tenant.Any("/odata/*", s.odata, bearer)
+}
+
+func (s *Server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if err := s.cfg.Store.Ping(ctx); err != nil {
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "detail": "the job store does not answer"})
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// checkTenantNames refuses org and tenant names outside [A-Za-z0-9_-]{1,64}.
+func (s *Server) checkTenantNames(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if !trigger.ValidName(c.Param("org")) || !trigger.ValidName(c.Param("tenant")) {
+			return echo.NewHTTPError(http.StatusNotFound)
+		}
+		return next(c)
+	}
+}

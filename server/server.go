@@ -1,0 +1,146 @@
+// Package server is jobgate's HTTP front: the Echo instance, the whole URL space in
+// routes.go, the common middleware and the one error handler that turns errors into
+// problem+json.
+package server
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/jobgate/jobgate/auth"
+	"github.com/jobgate/jobgate/callmode"
+	"github.com/jobgate/jobgate/jobs"
+	"github.com/jobgate/jobgate/trigger"
+)
+
+// Config configures a Server.
+type Config struct {
+	// Store holds jobs. Required.
+	Store jobs.Store
+	// Catalog holds tenants, processes and triggers. Required.
+	Catalog *trigger.Catalog
+	// Verifier checks bearer tokens. Required.
+	Verifier *auth.Verifier
+	// Capabilities signs capability URLs. Required.
+	Capabilities *auth.Capabilities
+	// Waiter holds LongPolling requests. Required.
+	Waiter *callmode.Waiter
+	// Metrics collects Prometheus metrics. Required.
+	Metrics *Metrics
+	// PublicURL is the absolute base for Location URLs. Optional. Default from the request.
+	PublicURL string
+	// Hop is the longest a LongPolling request is held. Optional. Default 50s.
+	Hop time.Duration
+	// LongPollMax is the longest a LongPolling job may run. Optional. Default 15m.
+	LongPollMax time.Duration
+	// CORSOrigins are the allowed browser origins ("*" allowed). Optional. Default none.
+	CORSOrigins []string
+	// MaxBody is the largest accepted request body. Optional. Default 1 MiB.
+	MaxBody int64
+	// Logger logs requests and errors. Optional. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Server is jobgate's HTTP handler.
+type Server struct {
+	cfg     Config
+	echo    *echo.Echo
+	modes   *callmode.Modes
+	invoker *trigger.Handler
+}
+
+// New builds the server and its routes.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Hop <= 0 {
+		cfg.Hop = 50 * time.Second
+	}
+	s := &Server{cfg: cfg, echo: echo.New()}
+	s.modes = callmode.New(callmode.Config{
+		Store: cfg.Store, Waiter: cfg.Waiter, Verifier: cfg.Verifier, Capabilities: cfg.Capabilities,
+		Settings: cfg.Catalog.Settings, PublicURL: cfg.PublicURL, Hop: cfg.Hop,
+	})
+	s.invoker = trigger.NewHandler(trigger.Config{
+		Catalog: cfg.Catalog, Store: cfg.Store, Modes: s.modes, MaxBody: cfg.MaxBody, LongPollMax: cfg.LongPollMax,
+	})
+	e := s.echo
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
+		Generator: uuid.NewString,
+	}))
+	e.Use(s.logRequests)
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+		cfg.Logger.Error("panic while serving a request", "err", err, "path", c.Path(), "stack", string(stack))
+		return err
+	}}))
+	if len(cfg.CORSOrigins) > 0 {
+		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
+			AllowOrigins:  cfg.CORSOrigins,
+			AllowMethods:  []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch, http.MethodOptions},
+			AllowHeaders:  []string{echo.HeaderAuthorization, echo.HeaderContentType, "Prefer", "Idempotency-Key", echo.HeaderXRequestID},
+			ExposeHeaders: []string{echo.HeaderLocation, "Retry-After", "Preference-Applied", echo.HeaderXRequestID},
+			MaxAge:        600,
+		}))
+	}
+	s.routes()
+	return s
+}
+
+// Handler returns the HTTP handler.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// HTTPServer returns an http.Server for the handler with timeouts fit for held requests: a
+// short ReadHeaderTimeout against slow clients, and a WriteTimeout longer than one hop.
+func (s *Server) HTTPServer(addr string) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           s.echo,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      s.cfg.Hop + 30*time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+}
+
+// logRequests logs one line per request: method, path (never the query, which may carry a
+// capability), status and duration. Tokens are never logged.
+func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		path := c.Request().URL.Path
+		if len(path) > 200 {
+			path = path[:200] + "…"
+		}
+		s.cfg.Logger.Debug("request", "method", c.Request().Method, "path", strings.ToValidUTF8(path, "?"),
+			"status", c.Response().Status, "took", time.Since(start),
+			"requestId", c.Response().Header().Get(echo.HeaderXRequestID))
+		return nil
+	}
+}
+
+// countInvocations records each trigger invocation by call mode and status.
+func (s *Server) countInvocations(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		mode, _ := c.Get(trigger.ContextKeyCallMode).(string)
+		s.cfg.Metrics.Invoked(mode, c.Response().Status)
+		return nil
+	}
+}

@@ -1,0 +1,250 @@
+// Package trigger owns API triggers: the catalogue of tenants, processes and triggers, and the
+// invocation handler that turns a call into a job.
+package trigger
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/jobgate/jobgate/callmode"
+	"github.com/jobgate/jobgate/jobs"
+)
+
+// Trigger is an API trigger: a URL slug that starts a process.
+type Trigger struct {
+	ID          int64          `json:"Id"`
+	Key         string         `json:"Key"`
+	Slug        string         `json:"Slug"`
+	ReleaseName string         `json:"ReleaseName"`
+	Method      string         `json:"Method"`
+	CallMode    jobs.CallMode  `json:"CallMode"`
+	Enabled     bool           `json:"Enabled"`
+	Arguments   map[string]any `json:"Arguments"`
+	Source      string         `json:"Source"`
+	// File names the config file that declared the trigger, when Source is Config.
+	File string `json:"-"`
+}
+
+// Methods a trigger may be configured for.
+var Methods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete}
+
+var (
+	namePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+)
+
+// ValidName reports whether s is a valid org or tenant name.
+func ValidName(s string) bool { return namePattern.MatchString(s) }
+
+// validSlug: non-empty, no '/', printable, at most 128 characters.
+func validSlug(s string) bool {
+	if s == "" || len(s) > 128 || strings.ContainsAny(s, "/?#%") {
+		return false
+	}
+	for _, r := range s {
+		if r <= ' ' || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+type tenant struct {
+	settings  callmode.Settings
+	processes map[string]jobs.Process // by lower-cased name
+	triggers  map[string]Trigger      // by lower-cased slug
+}
+
+// Catalog holds every tenant's settings, processes and triggers. Safe for concurrent use.
+type Catalog struct {
+	mu      sync.RWMutex
+	tenants map[jobs.Tenant]*tenant
+}
+
+// NewCatalog returns an empty catalogue.
+func NewCatalog() *Catalog { return &Catalog{tenants: map[jobs.Tenant]*tenant{}} }
+
+func (c *Catalog) tenantLocked(t jobs.Tenant) *tenant {
+	td := c.tenants[t]
+	if td == nil {
+		td = &tenant{settings: callmode.DefaultSettings(), processes: map[string]jobs.Process{}, triggers: map[string]Trigger{}}
+		c.tenants[t] = td
+	}
+	return td
+}
+
+// AddTenant declares a tenant (with no processes yet). Codes: EINVALID.
+func (c *Catalog) AddTenant(t jobs.Tenant) error {
+	if !ValidName(t.Org) || !ValidName(t.Tenant) {
+		return jobs.Errorf(jobs.EINVALID, "org and tenant names must match [A-Za-z0-9_-]{1,64}, got %q/%q", t.Org, t.Tenant)
+	}
+	c.mu.Lock()
+	c.tenantLocked(t)
+	c.mu.Unlock()
+	return nil
+}
+
+// SetSettings replaces a tenant's settings. Codes: EINVALID.
+func (c *Catalog) SetSettings(t jobs.Tenant, s callmode.Settings) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	if err := c.AddTenant(t); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.tenantLocked(t).settings = s
+	c.mu.Unlock()
+	return nil
+}
+
+// Settings returns a tenant's settings (the defaults for an unknown tenant).
+func (c *Catalog) Settings(t jobs.Tenant) callmode.Settings {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if td := c.tenants[t]; td != nil {
+		return td.settings
+	}
+	return callmode.DefaultSettings()
+}
+
+// AddProcess declares a process in tenant t. Codes: EINVALID, ECONFLICT (name taken).
+func (c *Catalog) AddProcess(t jobs.Tenant, p jobs.Process) error {
+	if p.Name == "" {
+		return jobs.Errorf(jobs.EINVALID, "a process needs a name")
+	}
+	if (p.Builtin == "") == (len(p.Command) == 0) {
+		return jobs.Errorf(jobs.EINVALID, "process %q must have exactly one of builtin or command", p.Name)
+	}
+	for name, a := range p.Arguments {
+		if !a.Type.Valid() {
+			return jobs.Errorf(jobs.EINVALID, "process %q: argument %q has unknown type %q (use string, number, integer, boolean, object or array)", p.Name, name, a.Type)
+		}
+	}
+	if err := c.AddTenant(t); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	td := c.tenantLocked(t)
+	k := strings.ToLower(p.Name)
+	if _, dup := td.processes[k]; dup {
+		return jobs.Errorf(jobs.ECONFLICT, "tenant %s already has a process named %q", t, p.Name)
+	}
+	p.ID = int64(len(td.processes) + 1)
+	td.processes[k] = p
+	return nil
+}
+
+// Process returns the process named name in tenant t (case-insensitive).
+func (c *Catalog) Process(t jobs.Tenant, name string) (jobs.Process, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if td := c.tenants[t]; td != nil {
+		p, ok := td.processes[strings.ToLower(name)]
+		return p, ok
+	}
+	return jobs.Process{}, false
+}
+
+// AddTrigger declares a trigger in tenant t; its process must exist already.
+// Codes: EINVALID, ECONFLICT (slug taken).
+func (c *Catalog) AddTrigger(t jobs.Tenant, tr Trigger) error {
+	if !validSlug(tr.Slug) {
+		return jobs.Errorf(jobs.EINVALID, "trigger slug %q is not valid: 1 to 128 printable characters without '/', '?', '#', '%%' or spaces", tr.Slug)
+	}
+	tr.Method = strings.ToUpper(tr.Method)
+	if tr.Method == "" {
+		tr.Method = http.MethodPost
+	}
+	if !contains(Methods, tr.Method) {
+		return jobs.Errorf(jobs.EINVALID, "trigger %q: method %q is not one of GET, POST, PUT, DELETE", tr.Slug, tr.Method)
+	}
+	if tr.CallMode == "" {
+		tr.CallMode = jobs.AsyncRequestReply
+	}
+	mode, ok := jobs.ParseCallMode(string(tr.CallMode))
+	if !ok {
+		return jobs.Errorf(jobs.EINVALID, "trigger %q: unknown call mode %q (use AsyncRequestReply, FireAndForget or LongPolling)", tr.Slug, tr.CallMode)
+	}
+	tr.CallMode = mode
+	proc, ok := c.Process(t, tr.ReleaseName)
+	if !ok {
+		return jobs.Errorf(jobs.EINVALID, "trigger %q: tenant %s has no process %q", tr.Slug, t, tr.ReleaseName)
+	}
+	if _, err := jobs.BindArguments(proc.Arguments, nil, tr.Arguments, false); err != nil {
+		// Missing required arguments are fine here: callers supply them.
+		if bad := unexpected(err); bad != "" {
+			return jobs.Errorf(jobs.EINVALID, "trigger %q: arguments: %s", tr.Slug, bad)
+		}
+	}
+	tr.ReleaseName = proc.Name
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	td := c.tenantLocked(t)
+	k := strings.ToLower(tr.Slug)
+	if _, dup := td.triggers[k]; dup {
+		return jobs.Errorf(jobs.ECONFLICT, "tenant %s already has a trigger %q (slugs are case-insensitive)", t, tr.Slug)
+	}
+	tr.ID = int64(len(td.triggers) + 1)
+	td.triggers[k] = tr
+	return nil
+}
+
+// unexpected returns the argument errors other than missing required ones.
+func unexpected(err error) string {
+	e, ok := err.(*jobs.Error)
+	if !ok {
+		return err.Error()
+	}
+	var parts []string
+	for _, f := range e.Fields {
+		if !strings.HasPrefix(f.Detail, "required argument") {
+			parts = append(parts, fmt.Sprintf("%s: %s", f.Name, f.Detail))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Trigger returns the trigger with the given slug (case-insensitive) in tenant t, with its
+// process and the tenant's settings. Codes: ENOTFOUND.
+func (c *Catalog) Trigger(t jobs.Tenant, slug string) (Trigger, jobs.Process, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if td := c.tenants[t]; td != nil {
+		if tr, ok := td.triggers[strings.ToLower(slug)]; ok {
+			p, ok := td.processes[strings.ToLower(tr.ReleaseName)]
+			if !ok {
+				return Trigger{}, jobs.Process{}, jobs.Errorf(jobs.ENOTFOUND, "trigger %q: its process %q no longer exists", slug, tr.ReleaseName)
+			}
+			return tr, p, nil
+		}
+	}
+	return Trigger{}, jobs.Process{}, jobs.Errorf(jobs.ENOTFOUND, "no trigger %q in tenant %s", slug, t)
+}
+
+// Triggers lists tenant t's triggers ordered by slug.
+func (c *Catalog) Triggers(t jobs.Tenant) []Trigger {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var out []Trigger
+	if td := c.tenants[t]; td != nil {
+		for _, tr := range td.triggers {
+			out = append(out, tr)
+		}
+	}
+	sort.Slice(out, func(i, k int) bool { return out[i].Slug < out[k].Slug })
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
