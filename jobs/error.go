@@ -31,9 +31,17 @@ type Error struct {
 	Fields []FieldError
 	// Allow lists the accepted methods when Code is EMETHOD.
 	Allow []string
+	// Err is the underlying cause, for logs; it never reaches a client. Optional.
+	Err error
 }
 
+// Unwrap returns the underlying cause.
+func (e *Error) Unwrap() error { return e.Err }
+
 func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
+	}
 	if len(e.Fields) == 0 {
 		return fmt.Sprintf("%s: %s", e.Code, e.Message)
 	}

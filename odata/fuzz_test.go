@@ -123,7 +123,7 @@ func fuzzRecords() []rec {
 		{"Id": 2, "Name": nil, "State": state("Faulted"), "Priority": math.NaN(), "Enabled": nil, "CreationTime": nilTime},
 		{"Id": int64(math.MaxInt64), "Name": "", "Priority": uint64(math.MaxUint64), "Enabled": false, "CreationTime": time.Time{}},
 		{"Id": "not a number", "Name": 7, "State": true, "Priority": math.Inf(-1), "Enabled": "yes", "CreationTime": "2024-05-01"},
-		{"Id": -0.0, "Name": "it's", "Priority": int8(-3), "EndTime": struct{}{}},
+		{"Id": math.Copysign(0, -1), "Name": "it's", "Priority": int8(-3), "EndTime": struct{}{}},
 		{},
 	}
 }

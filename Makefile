@@ -1,0 +1,45 @@
+# jobgate — make targets. `make test` is what CI runs (.ci/run).
+GO       ?= go
+PKGS     := ./...
+FUZZTIME ?= 60s
+
+.PHONY: run test test-deps lint fmt vet build bench fuzz clean
+
+## run: the server with the embedded store and the dev samples
+run:
+	$(GO) run ./cmd/jobgate serve --dev
+
+## build: a static binary in ./bin
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/jobgate ./cmd/jobgate
+
+## test: everything CI checks — tools, format, vet, and every test with the race detector
+test: test-deps
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+
+## test-deps: install what the tests need when it is missing (node for the fetch replays,
+## redis-server for the Redis store); as root through apt-get, otherwise say how.
+test-deps:
+	@./scripts/test-deps.sh
+
+## lint: gofmt and go vet
+lint:
+	@test -z "$$(gofmt -l .)" || (gofmt -l . && exit 1)
+	$(GO) vet $(PKGS)
+
+## fuzz: run every fuzzer for FUZZTIME (default 60s) each, one after the other
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzBindArguments -fuzztime=$(FUZZTIME) ./jobs/
+	$(GO) test -run='^$$' -fuzz=FuzzSelectMode -fuzztime=$(FUZZTIME) ./trigger/
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeObject -fuzztime=$(FUZZTIME) ./trigger/
+	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./odata/
+
+## bench: the Go benchmarks (the full harness arrives with issue 5)
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+clean:
+	rm -rf bin

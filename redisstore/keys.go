@@ -1,0 +1,64 @@
+package redisstore
+
+// Every key of the store is built here. All keys share one hash tag, {<prefix>}, so every
+// script touches a single cluster slot and the same scripts run on Redis Cluster.
+//
+//	{P}:job:<key>           hash   one job (fields below); expires with the retention once final
+//	{P}:pending             list   keys of Pending jobs, oldest first
+//	{P}:leases              zset   keys of leased jobs, scored by lease expiry (unix ms)
+//	{P}:deadlines           zset   keys of jobs with a deadline, scored by it (unix ms)
+//	{P}:expiry              zset   "<org>/<tenant>|<key>" of final jobs, scored by when they go (unix ms)
+//	{P}:ids:<org>/<tenant>  string the tenant's last job id (one per tenant)
+//	{P}:byid:<org>/<tenant> zset   the tenant's job keys scored by id
+//	{P}:idem:<org>/<tenant>:<scope>:<idempotency key>
+//	                        string "<job key>|<fingerprint>|<expires unix ms>", with a TTL
+//	{P}:capkey              string the shared capability-signing key
+//	{P}:events              pub/sub channel of "<key>|<state>" notifications
+type keys struct {
+	base string // "{P}:"
+}
+
+func newKeys(prefix string) keys { return keys{base: "{" + prefix + "}:"} }
+
+func (k keys) job(key string) string     { return k.base + "job:" + key }
+func (k keys) jobPrefix() string         { return k.base + "job:" }
+func (k keys) pending() string           { return k.base + "pending" }
+func (k keys) leases() string            { return k.base + "leases" }
+func (k keys) deadlines() string         { return k.base + "deadlines" }
+func (k keys) expiry() string            { return k.base + "expiry" }
+func (k keys) ids(tenant string) string  { return k.base + "ids:" + tenant }
+func (k keys) byID(tenant string) string { return k.base + "byid:" + tenant }
+func (k keys) capKey() string            { return k.base + "capkey" }
+func (k keys) events() string            { return k.base + "events" }
+func (k keys) idem(tenant, scope, idemKey string) string {
+	return k.base + "idem:" + tenant + ":" + scope + ":" + idemKey
+}
+
+// Fields of a job hash.
+const (
+	fOrg      = "org"
+	fTenant   = "tenant"
+	fID       = "id"
+	fKey      = "key"
+	fState    = "state"
+	fCreated  = "created" // unix ns
+	fStart    = "start"   // unix ns or ""
+	fEnd      = "end"     // unix ns or ""
+	fInfo     = "info"
+	fInput    = "input"   // JSON object
+	fOutput   = "output"  // JSON object or ""
+	fRelease  = "release" // JSON
+	fRobot    = "robot"   // JSON or ""
+	fSource   = "source"
+	fSrcType  = "stype"
+	fMode     = "mode"
+	fSlug     = "slug"
+	fProcess  = "pname"
+	fRelName  = "rname"
+	fDeadline = "deadline" // unix ns or ""
+	fDInfo    = "dinfo"
+	fOwner    = "owner"
+	fLease    = "lease"    // unix ms or ""
+	fProgress = "progress" // JSON or ""
+	fStop     = "stop"
+)
