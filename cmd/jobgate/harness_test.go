@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/jobgate/jobgate/auth"
+	"github.com/jobgate/jobgate/internal/redistest"
 )
 
 // testSecret is the HS256 secret every in-process test server uses.
@@ -241,3 +242,28 @@ func waitJobState(t *testing.T, s *testServer, id int, state string) map[string]
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// storeKind names a job store the end-to-end suites run on.
+type storeKind struct {
+	name string
+	args func(t *testing.T) []string // serve flags selecting the store
+}
+
+// stores are the job stores every call-mode test runs on: the embedded one, and Redis on a
+// private redis-server started for the test.
+var stores = []storeKind{
+	{"memstore", func(*testing.T) []string { return nil }},
+	{"redis", func(t *testing.T) []string { return []string{"--redis", redistest.Start(t).URL()} }},
+}
+
+// onEachStore runs fn as a subtest per store; start starts a server on that store.
+func onEachStore(t *testing.T, fn func(t *testing.T, start func(args ...string) *testServer)) {
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, func(args ...string) *testServer {
+				return startServer(t, append(st.args(t), args...)...)
+			})
+		})
+	}
+}

@@ -20,7 +20,6 @@ import (
 	"github.com/jobgate/jobgate/auth"
 	"github.com/jobgate/jobgate/callmode"
 	"github.com/jobgate/jobgate/jobs"
-	"github.com/jobgate/jobgate/memstore"
 	"github.com/jobgate/jobgate/robot"
 	"github.com/jobgate/jobgate/server"
 	"github.com/jobgate/jobgate/trigger"
@@ -29,6 +28,8 @@ import (
 // serveFlags are the flags of `jobgate serve` (CONTRACT §1).
 type serveFlags struct {
 	listen, redis, config, publicURL                 string
+	redisSentinelMaster, redisSentinels              string
+	redisCluster, redisPrefix                        string
 	dev                                              bool
 	robots                                           int
 	hop, longPollMax, retention, lease, drainTimeout time.Duration
@@ -42,6 +43,10 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs := newFlagSet("serve", "Run the jobgate API server and, by default, in-process robots.", stderr)
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address to serve on")
 	fs.StringVar(&f.redis, "redis", "", "redis:// or rediss:// URL; empty = the embedded in-memory store (not durable)")
+	fs.StringVar(&f.redisSentinelMaster, "redis-sentinel-master", "", "Sentinel master name (with --redis-sentinels); --redis may add user, password, DB and TLS")
+	fs.StringVar(&f.redisSentinels, "redis-sentinels", "", "comma list of Sentinel addresses host:port")
+	fs.StringVar(&f.redisCluster, "redis-cluster", "", "comma list of Redis Cluster seed addresses host:port; --redis may add user, password and TLS")
+	fs.StringVar(&f.redisPrefix, "redis-prefix", "jobgate", "prefix (hash tag) of every Redis key; servers sharing jobs use the same one")
 	fs.StringVar(&f.config, "config", "", "YAML file declaring processes, triggers and tenant settings")
 	fs.BoolVar(&f.dev, "dev", false, "load the sample processes and triggers; without a JWT key, make one and print a token and curl lines")
 	fs.IntVar(&f.robots, "robots", runtime.NumCPU(), "in-process robot slots (concurrent jobs); 0 = API only")
@@ -111,9 +116,6 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 }
 
 func serve(ctx context.Context, f serveFlags, stdout io.Writer, log *slog.Logger) error {
-	if f.redis != "" {
-		return errors.New("--redis: the Redis store is not available in this version yet; leave --redis empty for the embedded store")
-	}
 	builtins := robot.Builtins()
 	cat := trigger.NewCatalog()
 	if f.config != "" {
@@ -151,24 +153,31 @@ func serve(ctx context.Context, f serveFlags, stdout io.Writer, log *slog.Logger
 	if err != nil {
 		return err
 	}
+	store, sharedKey, err := openStore(ctx, f, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
 	var capKey []byte
 	switch {
 	case f.capabilitySecret != "":
 		capKey = auth.DeriveCapabilityKey([]byte(f.capabilitySecret))
 	case f.jwtSecret != "":
 		capKey = auth.DeriveCapabilityKey([]byte(f.jwtSecret))
+	case sharedKey != nil:
+		shared, err := sharedKey(ctx)
+		if err != nil {
+			return fmt.Errorf("capability key: %w", err)
+		}
+		capKey = auth.DeriveCapabilityKey(shared)
 	default:
 		capKey = []byte(randomHex(32))
-		log.Warn("capability URLs are signed with a random key of this process: set --capability-secret so that every server accepts them and they survive a restart")
+		log.Warn("capability URLs are signed with a random key of this process: set --capability-secret so that they survive a restart")
 	}
 	caps, err := auth.NewCapabilities(capKey, time.Now)
 	if err != nil {
 		return err
 	}
-
-	store := memstore.New(memstore.Config{Retention: f.retention})
-	defer store.Close()
-	log.Warn("using the embedded in-memory store: single process, not durable — jobs are lost when the process ends; use --redis for durable state")
 
 	waiter := callmode.NewWaiter(store, callmode.WaiterConfig{})
 	defer waiter.Close()
@@ -199,7 +208,7 @@ func serve(ctx context.Context, f serveFlags, stdout io.Writer, log *slog.Logger
 		go func() { defer wg.Done(); pool.Run(workCtx) }()
 	}
 	wg.Add(1)
-	go func() { defer wg.Done(); reap(workCtx, store, log) }()
+	go func() { defer wg.Done(); reap(workCtx, store, f.lease, log) }()
 
 	if f.dev {
 		printDevHelp(stdout, base, f.jwtSecret, devSecret)
@@ -230,19 +239,36 @@ func serve(ctx context.Context, f serveFlags, stdout io.Writer, log *slog.Logger
 	return nil
 }
 
-// reap runs the store's reaper step every second until ctx ends.
-func reap(ctx context.Context, store jobs.Store, log *slog.Logger) {
+// reap runs the store's reaper step every second until ctx ends. After the store was
+// unreachable it waits one lease before reaping again, so robots that kept running through
+// the outage can renew their leases before they are judged lost.
+func reap(ctx context.Context, store jobs.Store, lease time.Duration, log *slog.Logger) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	var holdUntil time.Time
+	down := false
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		if n, err := store.Reap(ctx); err != nil && ctx.Err() == nil {
-			log.Warn("reaper", "err", err)
-		} else if n > 0 {
+		if down {
+			if store.Ping(ctx) == nil {
+				down, holdUntil = false, time.Now().Add(lease)
+				log.Info("reaper: store reachable again; reaping resumes after one lease", "at", holdUntil)
+			}
+			continue
+		}
+		if time.Now().Before(holdUntil) {
+			continue
+		}
+		n, err := store.Reap(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("reaper: store unavailable", "err", err)
+			down = true
+		case n > 0:
 			log.Info("reaper ended jobs whose robot vanished or whose deadline passed", "count", n)
 		}
 	}
