@@ -121,8 +121,8 @@ func convert(t ArgumentType, v any, text bool) (any, error) {
 		if i, ok := toInt(v); ok {
 			return i, nil
 		}
-		if f, ok := toFloat(v); ok {
-			return nil, fmt.Errorf("expected an integer, got %v", f)
+		if _, ok := toFloat(v); ok {
+			return nil, fmt.Errorf("expected an integer, got %v", v)
 		}
 	case TypeObject:
 		if m, ok := v.(map[string]any); ok {
@@ -209,7 +209,7 @@ func toInt(v any) (int64, bool) {
 		}
 		// 1.0 and 1e3 are integers too.
 		f, err := n.Float64()
-		if err == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+		if err == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 && wholeNumberText(string(n)) {
 			return int64(f), true
 		}
 		return 0, false
@@ -229,6 +229,30 @@ func toInt(v any) (int64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// wholeNumberText reports whether the JSON number text s is a whole number exactly: 2.0,
+// 1e3 and 150e-1 are; 0.99999999999999999 and 1e-400 are not, though float64 rounds them
+// to 1 and 0.
+func wholeNumberText(s string) bool {
+	mantissa, exp, _ := strings.Cut(strings.ToLower(s), "e")
+	whole, frac, _ := strings.Cut(strings.TrimPrefix(mantissa, "-"), ".")
+	digits := whole + frac
+	if strings.Trim(digits, "0") == "" {
+		return true // zero, whatever the exponent
+	}
+	shift := 0
+	if exp != "" {
+		var err error
+		if shift, err = strconv.Atoi(exp); err != nil {
+			return false // a non-zero number this far from 1 is no int64
+		}
+	}
+	point := len(whole) + shift // where the decimal point falls in digits
+	if point >= len(digits) {
+		return true
+	}
+	return point >= 0 && strings.Trim(digits[point:], "0") == ""
 }
 
 func describe(v any) string {
