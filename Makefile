@@ -18,7 +18,7 @@ test: test-deps
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
-	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+	$(GO) test -race -count=1 -timeout 15m -parallel 8 $(PKGS)
 
 ## test-deps: install what the tests need when it is missing (node for the fetch replays,
 ## redis-server for the Redis store); as root through apt-get, otherwise say how.

@@ -23,13 +23,16 @@ func (s *Server) routes() {
 	bearer := auth.BearerWithConfig(auth.BearerConfig{Verifier: s.cfg.Verifier})
 
 	// Trigger invocation (CONTRACT §4).
-	tenant.Match(trigger.Methods, "/t/:slug", s.invoker.Invoke, s.countInvocations, bearer, auth.RequireScope(auth.ScopeJobs))
+	// Any method reaches the handler, which answers 405 with the trigger's own Allow.
+	tenant.Any("/t/:slug", s.invoker.Invoke, s.countInvocations, bearer, auth.RequireScope(auth.ScopeJobs))
 
 	// Status, output and LongPolling hop resources. They authorize themselves: a bearer token,
 	// or a capability when the tenant allows it.
 	tenant.GET("/jobs/:key/status", s.modes.Status)
 	tenant.GET("/jobs/:key/output", s.modes.Output)
-	tenant.GET("/jobs/:key/wait/:hop", s.modes.Wait)
+	// Hop URLs also take the trigger methods: on a 302 (RedirectStatus 302) clients re-send
+	// PUT and DELETE unchanged, and the hop must still answer them.
+	tenant.Match(trigger.Methods, "/jobs/:key/wait/:hop", s.modes.Wait)
 
 	// Management API (CONTRACT §9).
 	tenant.Any("/odata/*", s.odata, bearer)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/google/uuid"
@@ -73,7 +74,9 @@ func loadConfigFile(path string, cat *trigger.Catalog, builtins map[string]robot
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("config %s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		msg = unknownField.ReplaceAllString(msg, `unknown key "$1" (keys are lowerCamelCase; see docs/configuration.md)`)
+		return fmt.Errorf("config %s: %s", path, msg)
 	}
 	var root yaml.Node
 	_ = yaml.Unmarshal(data, &root)
@@ -125,6 +128,9 @@ func loadConfigFile(path string, cat *trigger.Catalog, builtins map[string]robot
 	}
 	return nil
 }
+
+// unknownField matches yaml.v3's message for a key that no struct field takes.
+var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
 
 // process turns a declared process into the catalogue's form.
 func (fp fileProcess) process(builtins map[string]robot.Builtin) (jobs.Process, error) {

@@ -249,11 +249,14 @@ type storeKind struct {
 	args func(t *testing.T) []string // serve flags selecting the store
 }
 
-// stores are the job stores every call-mode test runs on: the embedded one, and Redis on a
-// private redis-server started for the test.
+// stores are the job stores every call-mode test runs on: the embedded one, Redis on a
+// private redis-server, and a private three-master Redis Cluster, each started for the test.
 var stores = []storeKind{
 	{"memstore", func(*testing.T) []string { return nil }},
 	{"redis", func(t *testing.T) []string { return []string{"--redis", redistest.Start(t).URL()} }},
+	{"cluster", func(t *testing.T) []string {
+		return []string{"--redis-cluster", strings.Join(redistest.StartCluster(t, 3).Addrs(), ",")}
+	}},
 }
 
 // onEachStore runs fn as a subtest per store; start starts a server on that store.

@@ -210,7 +210,7 @@ func serve(ctx context.Context, f serveFlags, stdout io.Writer, log *slog.Logger
 	wg.Add(1)
 	go func() { defer wg.Done(); reap(workCtx, store, f.lease, log) }()
 
-	if f.dev {
+	if f.dev && f.jwtSecret != "" {
 		printDevHelp(stdout, base, f.jwtSecret, devSecret)
 	}
 
@@ -312,7 +312,7 @@ FireAndForget (200 once the job is stored):
   curl -i -X POST %s/add -H "Authorization: Bearer $TOKEN" -d '{"x": 2, "y": 3, "$callMode": "FireAndForget"}'
 
 LongPolling (held until the job ends; -L follows the 303 hops):
-  curl -i -L -X POST %s/add -H "Authorization: Bearer $TOKEN" -d '{"x": 2, "y": 3, "$callMode": "LongPolling"}'
+  curl -i -L %s/add -H "Authorization: Bearer $TOKEN" -d '{"x": 2, "y": 3, "$callMode": "LongPolling"}'
 
 GET trigger with query-string arguments:
   curl -i -L '%s/add-get?x=2&y=3&$callMode=LongPolling' -H "Authorization: Bearer $TOKEN"

@@ -189,8 +189,16 @@ func StartCluster(t testing.TB, n int) *Cluster {
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		info, _ := c.Nodes[0].CLI("cluster", "info")
-		if strings.Contains(info, "cluster_state:ok") {
+		// Every node must agree: state ok and all nodes known (gossip takes a moment).
+		ready, info := true, ""
+		for _, node := range c.Nodes {
+			info, _ = node.CLI("cluster", "info")
+			if !strings.Contains(info, "cluster_state:ok") || !strings.Contains(info, fmt.Sprintf("cluster_known_nodes:%d\r", n)) && !strings.Contains(info, fmt.Sprintf("cluster_known_nodes:%d\n", n)) {
+				ready = false
+				break
+			}
+		}
+		if ready {
 			return c
 		}
 		if time.Now().After(deadline) {
