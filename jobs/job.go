@@ -114,4 +114,6 @@ type Result struct {
 	State           State
 	Info            string
 	OutputArguments map[string]any
+	// Log, when not empty, replaces the job's stored log (the tail of its output).
+	Log string
 }

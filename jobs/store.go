@@ -76,6 +76,13 @@ type Store interface {
 	// Finish records the end of owner's run. Codes: ECONFLICT (not the lease holder,
 	// already final, or an illegal transition), ENOTFOUND.
 	Finish(ctx context.Context, key, owner string, r Result) (Job, error)
+	// WriteLog replaces the stored log of owner's running job with log (the robot keeps it
+	// bounded: the tail of the process's output). Codes: ECONFLICT (not the lease holder,
+	// or final), ENOTFOUND.
+	WriteLog(ctx context.Context, key, owner, log string) error
+	// Log returns the stored log of a job of tenant t ("" when it has none). It expires with
+	// the job. Codes: ENOTFOUND.
+	Log(ctx context.Context, t Tenant, key string) (string, error)
 	// Release hands a running job back (Running → Pending) so another robot can run it.
 	// Codes: ECONFLICT (not the lease holder or not Running), ENOTFOUND.
 	Release(ctx context.Context, key, owner string) (Job, error)

@@ -45,6 +45,7 @@ type Store struct {
 	pending   []string // job keys, oldest first
 	idem      map[string]idemRecord
 	expiresAt map[string]time.Time // final job key → when it is dropped
+	logs      map[string]string    // job key → its log
 
 	subMu  sync.RWMutex
 	subs   map[int]func(jobs.Event)
@@ -70,6 +71,7 @@ func New(cfg Config) *Store {
 		tenants:   map[jobs.Tenant]*tenantData{},
 		idem:      map[string]idemRecord{},
 		expiresAt: map[string]time.Time{},
+		logs:      map[string]string{},
 		subs:      map[int]func(jobs.Event){},
 	}
 }
@@ -284,6 +286,9 @@ func (s *Store) Finish(ctx context.Context, key, owner string, r jobs.Result) (j
 		return jobs.Job{}, jobs.Errorf(jobs.ECONFLICT, "job %s cannot go from %s to %s", key, j.State, r.State)
 	}
 	s.finishLocked(j, r.State, r.Info, r.OutputArguments)
+	if r.Log != "" {
+		s.logs[key] = r.Log
+	}
 	out := cloneJob(j)
 	s.mu.Unlock()
 	s.publish(changed(&out))
@@ -299,6 +304,28 @@ func (s *Store) finishLocked(j *jobs.Job, st jobs.State, info string, output map
 	j.LeaseOwner = ""
 	j.LeaseExpiry = time.Time{}
 	s.expiresAt[j.Key] = now.Add(s.cfg.Retention)
+}
+
+// WriteLog implements jobs.Store.
+func (s *Store) WriteLog(ctx context.Context, key, owner, log string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.held(key, owner); err != nil {
+		return err
+	}
+	s.logs[key] = log
+	return nil
+}
+
+// Log implements jobs.Store.
+func (s *Store) Log(ctx context.Context, t jobs.Tenant, key string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	j, ok := s.jobs[key]
+	if !ok || j.TenantRef() != t {
+		return "", jobs.Errorf(jobs.ENOTFOUND, "job %s not found", key)
+	}
+	return s.logs[key], nil
 }
 
 // Release implements jobs.Store.
@@ -371,6 +398,7 @@ func (s *Store) Reap(ctx context.Context) (int, error) {
 			if exp, ok := s.expiresAt[key]; ok && !now.Before(exp) {
 				delete(s.jobs, key)
 				delete(s.expiresAt, key)
+				delete(s.logs, key)
 				if td := s.tenants[j.TenantRef()]; td != nil {
 					delete(td.byID, j.ID)
 				}

@@ -11,7 +11,7 @@ import (
 //	KEYS[1] job hash
 //	ARGV[1] owner   ARGV[2] final state   ARGV[3] info   ARGV[4] output JSON or ''
 //	ARGV[5] now (unix ns)   ARGV[6] deletion time (unix ms)   ARGV[7] Redis TTL (ms)
-//	ARGV[8] job key   ARGV[9] key base "{P}:"
+//	ARGV[8] job key   ARGV[9] key base "{P}:"   ARGV[10] log or '' (kept as it is)
 //
 // Returns the job's hash; "NOTFOUND", or "CONFLICT" when the job is final, the caller does
 // not hold the lease, or the transition is illegal.
@@ -26,6 +26,7 @@ end
 if not (T[st] and T[st][ARGV[2]]) then
   return redis.error_reply('CONFLICT job ' .. ARGV[8] .. ' cannot go from ' .. st .. ' to ' .. ARGV[2])
 end
+if ARGV[10] ~= '' then redis.call('SET', ARGV[9] .. 'log:' .. ARGV[8], ARGV[10]) end
 finalize(ARGV[9], KEYS[1], ARGV[8], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7])
 return redis.call('HGETALL', KEYS[1])
 `)
@@ -42,7 +43,7 @@ func (s *Store) Finish(ctx context.Context, key, owner string, r jobs.Result) (j
 	now := s.now()
 	v, err := finishScript.Run(ctx, s.rdb, []string{s.keys.job(key)},
 		owner, string(r.State), r.Info, output, ns(now), ms(now.Add(s.cfg.Retention)),
-		(s.cfg.Retention + ttlMargin).Milliseconds(), key, s.keys.base).Result()
+		(s.cfg.Retention + ttlMargin).Milliseconds(), key, s.keys.base, r.Log).Result()
 	if err != nil {
 		return jobs.Job{}, s.wrap("finish "+key, err)
 	}
@@ -129,7 +130,7 @@ end
 for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[1], 'LIMIT', 0, ARGV[7])) do
   local t, k = string.match(m, '^(.*)|([^|]*)$')
   if k then
-    redis.call('DEL', base .. 'job:' .. k)
+    redis.call('DEL', base .. 'job:' .. k, base .. 'log:' .. k)
     redis.call('ZREM', base .. 'byid:' .. t, k)
   end
   redis.call('ZREM', KEYS[3], m)

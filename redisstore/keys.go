@@ -12,6 +12,7 @@ package redisstore
 //	{P}:byid:<org>/<tenant> zset   the tenant's job keys scored by id
 //	{P}:idem:<org>/<tenant>:<scope>:<idempotency key>
 //	                        string "<job key>|<fingerprint>|<expires unix ms>", with a TTL
+//	{P}:log:<key>           string the job's log (tail of its output); expires with the job
 //	{P}:capkey              string the shared capability-signing key
 //	{P}:events              pub/sub channel of "<key>|<state>" notifications
 type keys struct {
@@ -21,7 +22,7 @@ type keys struct {
 func newKeys(prefix string) keys { return keys{base: "{" + prefix + "}:"} }
 
 func (k keys) job(key string) string     { return k.base + "job:" + key }
-func (k keys) jobPrefix() string         { return k.base + "job:" }
+func (k keys) log(key string) string     { return k.base + "log:" + key }
 func (k keys) pending() string           { return k.base + "pending" }
 func (k keys) leases() string            { return k.base + "leases" }
 func (k keys) deadlines() string         { return k.base + "deadlines" }

@@ -35,6 +35,7 @@ local function finalize(base, jk, k, st, info, output, now, expAt, ttl, channel)
   redis.call('ZREM', base .. 'deadlines', k)
   redis.call('ZADD', base .. 'expiry', expAt, ot[1] .. '/' .. ot[2] .. '|' .. k)
   redis.call('PEXPIRE', jk, ttl)
+  redis.call('PEXPIRE', base .. 'log:' .. k, ttl)
   redis.call('PUBLISH', base .. 'events', k .. '|' .. st)
 end
 `)

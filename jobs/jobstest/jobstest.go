@@ -49,28 +49,29 @@ type Factory func(t *testing.T, opt Options) jobs.Store
 // Run runs the whole conformance suite against stores from newStore.
 func Run(t *testing.T, newStore Factory) {
 	tests := map[string]func(t *testing.T, s jobs.Store, c *Clock){
-		"CreateAssignsIdKeyAndPending":         testCreate,
-		"IdsArePerTenantAndIncreasing":         testIDsPerTenant,
-		"GetIsTenantScoped":                    testGetTenantScoped,
-		"IdempotencyKeyReturnsFirstJob":        testIdempotency,
-		"IdempotencyKeyExpires":                testIdempotencyExpires,
-		"ClaimTakesOldestPendingOnce":          testClaimFIFO,
-		"ClaimWhenEmptyIsNotFound":             testClaimEmpty,
-		"ConcurrentClaimsNeverShareAJob":       testConcurrentClaims,
-		"FinishRecordsOutputAndEmitsFinal":     testFinish,
-		"FinishTwiceIsRefused":                 testFinishTwice,
-		"FinishWithoutLeaseIsRefused":          testFinishForeignLease,
-		"RenewExtendsLeaseAndRecordsProgress":  testRenew,
-		"LapsedLeaseIsReapedAsFaulted":         testLeaseLapse,
-		"LostRobotCannotOverwriteReapedResult": testLostRobot,
-		"StopPendingEndsStoppedAtOnce":         testStopPending,
-		"SoftStopThenKill":                     testStopRunning,
-		"StopFinalIsConflict":                  testStopFinal,
-		"DeadlineFaultsUnclaimedJob":           testDeadline,
-		"ReleaseHandsJobBack":                  testRelease,
-		"ListFiltersOrdersAndPages":            testList,
-		"FinalJobsExpireAfterRetention":        testRetention,
-		"SubscribeSeesEveryChange":             testEvents,
+		"CreateAssignsIdKeyAndPending":            testCreate,
+		"IdsArePerTenantAndIncreasing":            testIDsPerTenant,
+		"GetIsTenantScoped":                       testGetTenantScoped,
+		"IdempotencyKeyReturnsFirstJob":           testIdempotency,
+		"IdempotencyKeyExpires":                   testIdempotencyExpires,
+		"ClaimTakesOldestPendingOnce":             testClaimFIFO,
+		"ClaimWhenEmptyIsNotFound":                testClaimEmpty,
+		"ConcurrentClaimsNeverShareAJob":          testConcurrentClaims,
+		"FinishRecordsOutputAndEmitsFinal":        testFinish,
+		"FinishTwiceIsRefused":                    testFinishTwice,
+		"FinishWithoutLeaseIsRefused":             testFinishForeignLease,
+		"RenewExtendsLeaseAndRecordsProgress":     testRenew,
+		"LapsedLeaseIsReapedAsFaulted":            testLeaseLapse,
+		"LostRobotCannotOverwriteReapedResult":    testLostRobot,
+		"StopPendingEndsStoppedAtOnce":            testStopPending,
+		"SoftStopThenKill":                        testStopRunning,
+		"StopFinalIsConflict":                     testStopFinal,
+		"DeadlineFaultsUnclaimedJob":              testDeadline,
+		"ReleaseHandsJobBack":                     testRelease,
+		"ListFiltersOrdersAndPages":               testList,
+		"FinalJobsExpireAfterRetention":           testRetention,
+		"SubscribeSeesEveryChange":                testEvents,
+		"LogsAreWrittenByTheLeaseHolderAndExpire": testLogs,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -565,5 +566,40 @@ func testEvents(t *testing.T, s jobs.Store, c *Clock) {
 			t.Fatal("event delivered after cancel")
 		}
 	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+func testLogs(t *testing.T, s jobs.Store, c *Clock) {
+	ctx := context.Background()
+	j := create(t, s, newJob(tenantA, nil))
+	if log, err := s.Log(ctx, tenantA, j.Key); err != nil || log != "" {
+		t.Fatalf("Log of a new job = %q, %v; want empty", log, err)
+	}
+	claim(t, s, "o1")
+	if err := s.WriteLog(ctx, j.Key, "intruder", "x"); jobs.ErrorCode(err) != jobs.ECONFLICT {
+		t.Fatalf("WriteLog by another owner = %v, want conflict", err)
+	}
+	if err := s.WriteLog(ctx, j.Key, "o1", "line 1\n"); err != nil {
+		t.Fatal(err)
+	}
+	if log, _ := s.Log(ctx, tenantA, j.Key); log != "line 1\n" {
+		t.Fatalf("Log while running = %q", log)
+	}
+	if _, err := s.Log(ctx, tenantB, j.Key); jobs.ErrorCode(err) != jobs.ENOTFOUND {
+		t.Fatalf("Log from another tenant = %v, want not found", err)
+	}
+	if _, err := s.Finish(ctx, j.Key, "o1", jobs.Result{State: jobs.Successful, Log: "line 1\nline 2\n"}); err != nil {
+		t.Fatal(err)
+	}
+	if log, _ := s.Log(ctx, tenantA, j.Key); log != "line 1\nline 2\n" {
+		t.Fatalf("Log after finish = %q", log)
+	}
+	if err := s.WriteLog(ctx, j.Key, "o1", "late"); jobs.ErrorCode(err) != jobs.ECONFLICT {
+		t.Fatalf("WriteLog after finish = %v, want conflict", err)
+	}
+	c.Advance(2 * time.Hour)
+	waitGone(t, s, j.Key)
+	if _, err := s.Log(ctx, tenantA, j.Key); jobs.ErrorCode(err) != jobs.ENOTFOUND {
+		t.Fatalf("Log after retention = %v, want not found", err)
 	}
 }
