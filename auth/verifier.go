@@ -42,6 +42,9 @@ type VerifierConfig struct {
 	Leeway time.Duration
 	// Now tells the time. Optional. Default time.Now.
 	Now func() time.Time
+	// CacheSize is how many verified tokens are remembered until they expire, so a repeated
+	// token skips the signature check. Optional. Default 10,000; negative disables.
+	CacheSize int
 }
 
 // Verifier checks bearer JWTs and turns them into Principals. It is safe for concurrent use.
@@ -51,6 +54,7 @@ type Verifier struct {
 	rsaKeys []publicKey
 	ecKeys  []publicKey
 	parser  *jwt.Parser
+	cache   *tokenCache
 }
 
 // publicKey is a configured public key with its RFC 7638 thumbprint, matched against `kid`.
@@ -95,6 +99,10 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	if v.cfg.Now == nil {
 		v.cfg.Now = time.Now
 	}
+	if v.cfg.CacheSize == 0 {
+		v.cfg.CacheSize = 10_000
+	}
+	v.cache = newTokenCache(v.cfg.CacheSize)
 	switch {
 	case v.cfg.Leeway == 0:
 		v.cfg.Leeway = DefaultLeeway
@@ -129,6 +137,9 @@ func (v *Verifier) Verify(raw string) (Principal, error) {
 	if len(raw) > maxTokenLen {
 		return Principal{}, invalidToken("token is too long")
 	}
+	if p, ok := v.cache.get(raw, v.now()); ok {
+		return copyPrincipal(p), nil
+	}
 	var c claims
 	tok, err := v.parser.ParseWithClaims(raw, &c, v.keyFor)
 	if err != nil {
@@ -137,14 +148,22 @@ func (v *Verifier) Verify(raw string) (Principal, error) {
 	if c.Org == "" || c.Tenant == "" {
 		return Principal{}, invalidToken("token has no org/tenant claim")
 	}
-	return Principal{
+	p := Principal{
 		Subject:   c.Subject,
 		Org:       c.Org,
 		Tenant:    c.Tenant,
 		Scopes:    []string(c.Scope),
 		TokenID:   c.ID,
 		ExpiresAt: c.ExpiresAt.Time, // never nil: exp is required
-	}, nil
+	}
+	v.cache.put(raw, p)
+	return copyPrincipal(p), nil
+}
+
+// copyPrincipal keeps callers from changing a cached principal's scopes.
+func copyPrincipal(p Principal) Principal {
+	p.Scopes = append([]string(nil), p.Scopes...)
+	return p
 }
 
 // FromHeader verifies the bearer token in an Authorization header value. An empty header
@@ -242,3 +261,5 @@ func (v *Verifier) describe(tok *jwt.Token, c *claims, err error) *Error {
 		return invalidToken("token claims are invalid")
 	}
 }
+
+func (v *Verifier) now() time.Time { return v.cfg.Now() }
