@@ -1,6 +1,7 @@
 package trigger
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -65,6 +66,8 @@ func parsePrefer(values []string) (async bool, wait int64, hasWait bool) {
 				n, err := strconv.ParseInt(value, 10, 64)
 				if err == nil && n >= 0 {
 					wait, hasWait = min(n, 1<<31), true
+				} else if errors.Is(err, strconv.ErrRange) && n > 0 {
+					wait, hasWait = 1<<31, true // a huge wait is still a wait: capped by the hop
 				}
 			}
 		}

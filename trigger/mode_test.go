@@ -25,6 +25,7 @@ func TestSelectMode(t *testing.T) {
 		expectApplied    string
 	}{
 		// $callMode first.
+		{name: "a wait too large for int64 is capped by the hop", givenPrefer: []string{"wait=99999999999999999999"}, givenDefault: jobs.AsyncRequestReply, expectMode: jobs.LongPolling, expectFirstHop: testHop, expectApplied: "wait=50"},
 		{name: "$callMode wins over Prefer respond-async", givenExplicit: "LongPolling", givenHasExplicit: true, givenPrefer: []string{"respond-async"}, givenDefault: jobs.AsyncRequestReply, expectMode: jobs.LongPolling, expectFirstHop: testHop},
 		{name: "$callMode wins over Prefer wait", givenExplicit: "FireAndForget", givenHasExplicit: true, givenPrefer: []string{"wait=10"}, givenDefault: jobs.AsyncRequestReply, expectMode: jobs.FireAndForget},
 		{name: "$callMode wins over the default", givenExplicit: "AsyncRequestReply", givenHasExplicit: true, givenDefault: jobs.LongPolling, expectMode: jobs.AsyncRequestReply},
