@@ -4,6 +4,7 @@
 set -eu
 missing=""
 command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v curl >/dev/null 2>&1 || missing="$missing curl"
 command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
