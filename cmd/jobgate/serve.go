@@ -29,7 +29,7 @@ import (
 type serveFlags struct {
 	listen, redis, config, publicURL                 string
 	redisSentinelMaster, redisSentinels              string
-	redisCluster, redisPrefix                        string
+	redisCluster, redisPrefix, redisCAFile           string
 	dev                                              bool
 	robots                                           int
 	hop, longPollMax, retention, lease, drainTimeout time.Duration
@@ -46,6 +46,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&f.redisSentinelMaster, "redis-sentinel-master", "", "Sentinel master name (with --redis-sentinels); --redis may add user, password, DB and TLS")
 	fs.StringVar(&f.redisSentinels, "redis-sentinels", "", "comma list of Sentinel addresses host:port")
 	fs.StringVar(&f.redisCluster, "redis-cluster", "", "comma list of Redis Cluster seed addresses host:port; --redis may add user, password and TLS")
+	fs.StringVar(&f.redisCAFile, "redis-ca-file", "", "PEM file of CA certificates to trust for rediss:// (default: the system's)")
 	fs.StringVar(&f.redisPrefix, "redis-prefix", "jobgate", "prefix (hash tag) of every Redis key; servers sharing jobs use the same one")
 	fs.StringVar(&f.config, "config", "", "YAML file declaring processes, triggers and tenant settings")
 	fs.BoolVar(&f.dev, "dev", false, "load the sample processes and triggers; without a JWT key, make one and print a token and curl lines")

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -31,6 +33,20 @@ func redisOptions(f serveFlags) (*redis.UniversalOptions, error) {
 		}
 		opt.Addrs = []string{u.Addr}
 		opt.Username, opt.Password, opt.DB, opt.TLSConfig = u.Username, u.Password, u.DB, u.TLSConfig
+	}
+	if f.redisCAFile != "" {
+		if opt.TLSConfig == nil {
+			return nil, errors.New("--redis-ca-file needs a rediss:// URL in --redis")
+		}
+		pem, err := os.ReadFile(f.redisCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("--redis-ca-file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--redis-ca-file %s: no PEM certificate in it", f.redisCAFile)
+		}
+		opt.TLSConfig.RootCAs = pool
 	}
 	switch {
 	case f.redisSentinelMaster != "" && f.redisCluster != "":

@@ -115,7 +115,8 @@ func pong(addr string) bool {
 	}
 	buf := make([]byte, 64)
 	n, _ := c.Read(buf)
-	return strings.HasPrefix(string(buf[:n]), "+PONG")
+	reply := string(buf[:n])
+	return strings.HasPrefix(reply, "+PONG") || strings.HasPrefix(reply, "-NOAUTH") // up, with a password
 }
 
 // Stop stops the server (its data stays in Dir). Stopping a stopped server does nothing.
