@@ -104,11 +104,15 @@ func (s *Store) Stop(ctx context.Context, t jobs.Tenant, key string, strategy jo
 //	ARGV[6] Info of a job whose robot vanished   ARGV[7] batch limit
 //
 // Each step is bounded by the limit, so one call never blocks Redis for long; the reaper
-// runs every second. Safe on every replica at once: each job is re-checked inside the
-// script. Returns the number of jobs ended.
+// runs every second and repeats the script while a step was full. Safe on every replica at
+// once: each job is re-checked inside the script. Returns {jobs ended, 1 if a step hit the
+// limit (more may be due) else 0}.
 var reapScript = script(`
-local base, n = ARGV[3], 0
-for _, k in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[7])) do
+local base, n, more = ARGV[3], 0, 0
+local limit = tonumber(ARGV[7])
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, limit)
+if #due >= limit then more = 1 end
+for _, k in ipairs(due) do
   local jk = base .. 'job:' .. k
   local h = redis.call('HMGET', jk, 'state', 'owner', 'lease')
   if h[1] and not FINAL[h[1]] and h[2] ~= '' and h[3] and tonumber(h[3]) and tonumber(h[3]) <= tonumber(ARGV[1]) then
@@ -118,7 +122,9 @@ for _, k in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT'
     redis.call('ZREM', KEYS[1], k)
   end
 end
-for _, k in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, ARGV[7])) do
+due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, limit)
+if #due >= limit then more = 1 end
+for _, k in ipairs(due) do
   local jk = base .. 'job:' .. k
   if redis.call('HGET', jk, 'state') == 'Pending' then
     finalize(base, jk, k, 'Faulted', redis.call('HGET', jk, 'dinfo') or '', '', ARGV[2], ARGV[4], ARGV[5])
@@ -127,7 +133,9 @@ for _, k in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT'
     redis.call('ZREM', KEYS[2], k)
   end
 end
-for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[1], 'LIMIT', 0, ARGV[7])) do
+due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[1], 'LIMIT', 0, limit)
+if #due >= limit then more = 1 end
+for _, m in ipairs(due) do
   local t, k = string.match(m, '^(.*)|([^|]*)$')
   if k then
     redis.call('DEL', base .. 'job:' .. k, base .. 'log:' .. k)
@@ -135,20 +143,37 @@ for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[1], 'LIMIT'
   end
   redis.call('ZREM', KEYS[3], m)
 end
-return n
+return {n, more}
 `)
 
 // leaseLapsedInfo is the Info of a job whose robot stopped renewing its lease.
 const leaseLapsedInfo = "The robot running this job stopped responding (its lease expired)"
 
-// Reap implements jobs.Store.
+// reapBatch bounds each step of one reap script run; reapRounds bounds the runs of one Reap.
+const (
+	reapBatch  = 500
+	reapRounds = 100
+)
+
+// Reap implements jobs.Store. It runs the script again while a step was full, so the reaper
+// keeps up with any finishing rate up to reapBatch × reapRounds jobs a call.
 func (s *Store) Reap(ctx context.Context) (int, error) {
-	now := s.now()
-	n, err := reapScript.Run(ctx, s.rdb, []string{s.keys.leases(), s.keys.deadlines(), s.keys.expiry()},
-		ms(now), ns(now), s.keys.base, ms(now.Add(s.cfg.Retention)),
-		(s.cfg.Retention + ttlMargin).Milliseconds(), leaseLapsedInfo, 500).Int()
-	if err != nil {
-		return 0, s.wrap("reap", err)
+	total := 0
+	for round := 0; round < reapRounds; round++ {
+		now := s.now()
+		res, err := reapScript.Run(ctx, s.rdb, []string{s.keys.leases(), s.keys.deadlines(), s.keys.expiry()},
+			ms(now), ns(now), s.keys.base, ms(now.Add(s.cfg.Retention)),
+			(s.cfg.Retention + ttlMargin).Milliseconds(), leaseLapsedInfo, reapBatch).Int64Slice()
+		if err != nil {
+			return total, s.wrap("reap", err)
+		}
+		if len(res) != 2 {
+			return total, s.wrap("reap", errUnexpected(res))
+		}
+		total += int(res[0])
+		if res[1] == 0 {
+			break
+		}
 	}
-	return n, nil
+	return total, nil
 }

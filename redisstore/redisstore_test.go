@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -36,4 +37,33 @@ func TestConformance(t *testing.T) {
 	jobstest.Run(t, func(t *testing.T, opt jobstest.Options) jobs.Store {
 		return newStore(t, srv, opt)
 	})
+}
+
+func TestReap_KeepsUpWithMoreThanOneBatch(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	clock := jobstest.NewClock()
+	s := newStore(t, srv, jobstest.Options{Now: clock.Now, Retention: time.Minute})
+	ctx := context.Background()
+	tenant := jobs.Tenant{Org: "o", Tenant: "t"}
+	const n = 1200 // more than two script batches
+	for i := 0; i < n; i++ {
+		j, _, err := s.Create(ctx, jobs.CreateRequest{Job: jobs.Job{Org: tenant.Org, Tenant: tenant.Tenant}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Claim(ctx, "o1", jobs.RobotRef{}, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Finish(ctx, j.Key, "o1", jobs.Result{State: jobs.Successful}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.Advance(2 * time.Minute)
+	if _, err := s.Reap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, total, _ := s.List(ctx, tenant, jobs.ListQuery{}); total != 0 {
+		t.Fatalf("one Reap left %d of %d expired jobs", total, n)
+	}
 }
