@@ -37,9 +37,11 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeObject -fuzztime=$(FUZZTIME) ./trigger/
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./odata/
 
-## bench: the Go benchmarks (the full harness arrives with issue 5)
+## bench: the benchmark harness (bench/): prints the figures and writes docs/benchmarks.md.
+## SOAK=30s for a short soak (default 5m); PROFILE=/abs/dir also profiles an in-process server.
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./...
+	$(GO) test -run='^TestHarness$$' -count=1 -timeout 60m -v ./bench -args -harness \
+	  -soak $${SOAK:-5m} $${PROFILE:+-profile $$PROFILE}
 
 clean:
 	rm -rf bin

@@ -18,7 +18,7 @@ type Waiter struct {
 	cancel  func()
 
 	mu       sync.Mutex
-	waiting  map[string]map[chan struct{}]struct{} // job key → wake channels
+	waiting  map[string]map[chan *jobs.Job]struct{} // job key → wake channels (nil: re-read)
 	draining chan struct{}
 	drained  bool
 	held     atomic.Int64
@@ -39,7 +39,7 @@ func NewWaiter(store jobs.Store, cfg WaiterConfig) *Waiter {
 	w := &Waiter{
 		store:    store,
 		recheck:  cfg.Recheck,
-		waiting:  map[string]map[chan struct{}]struct{}{},
+		waiting:  map[string]map[chan *jobs.Job]struct{}{},
 		draining: make(chan struct{}),
 	}
 	w.cancel = store.Subscribe(w.onEvent)
@@ -72,20 +72,32 @@ func (w *Waiter) onEvent(ev jobs.Event) {
 	if ev.Kind == jobs.EventReset {
 		for _, set := range w.waiting {
 			for ch := range set {
-				wake(ch)
+				wake(ch, nil)
 			}
 		}
 		return
 	}
 	for ch := range w.waiting[ev.Key] {
-		wake(ch)
+		wake(ch, ev.Job)
 	}
 }
 
-func wake(ch chan struct{}) {
+// wake hands a held request the final job (or nil: "read it"). A final job replaces a
+// pending nil, never the other way round.
+func wake(ch chan *jobs.Job, j *jobs.Job) {
 	select {
-	case ch <- struct{}{}:
+	case ch <- j:
 	default:
+		if j != nil {
+			select {
+			case <-ch:
+			default:
+			}
+			select {
+			case ch <- j:
+			default:
+			}
+		}
 	}
 }
 
@@ -93,11 +105,11 @@ func wake(ch chan struct{}) {
 // final when the returned job's State is. Registration comes before the first read, so a
 // notification sent in between is not lost. Errors: the store's (ENOTFOUND…), or ctx's.
 func (w *Waiter) WaitFinal(ctx context.Context, t jobs.Tenant, key string, max time.Duration) (jobs.Job, error) {
-	ch := make(chan struct{}, 1)
+	ch := make(chan *jobs.Job, 1)
 	w.mu.Lock()
 	set := w.waiting[key]
 	if set == nil {
-		set = map[chan struct{}]struct{}{}
+		set = map[chan *jobs.Job]struct{}{}
 		w.waiting[key] = set
 	}
 	set[ch] = struct{}{}
@@ -114,21 +126,28 @@ func (w *Waiter) WaitFinal(ctx context.Context, t jobs.Tenant, key string, max t
 	}()
 
 	job, err := w.store.Get(ctx, t, key)
-	if err != nil || job.State.Final() || max <= 0 {
+	if jobs.ErrorCode(err) == jobs.EUNAVAILABLE && max > 0 {
+		// The store is down for a moment: hold on and read again once it answers (its
+		// reconnection wakes us); only a store down for the whole hop fails the request.
+	} else if err != nil || job.State.Final() || max <= 0 {
 		return job, err
 	}
+	lastErr := err
 	hop := time.NewTimer(max)
 	defer hop.Stop()
 	recheck := time.NewTicker(w.recheck)
 	defer recheck.Stop()
 	for {
 		select {
-		case <-ch:
+		case snapshot := <-ch:
+			if snapshot != nil && snapshot.Org == t.Org && snapshot.Tenant == t.Tenant && snapshot.State.Final() {
+				return *snapshot, nil // the notification carried the final job: no read
+			}
 		case <-recheck.C:
 		case <-hop.C:
-			return job, nil
+			return job, lastErr
 		case <-w.draining:
-			return job, nil
+			return job, lastErr
 		case <-ctx.Done():
 			return job, ctx.Err()
 		}
@@ -139,7 +158,7 @@ func (w *Waiter) WaitFinal(ctx context.Context, t jobs.Tenant, key string, max t
 			}
 			continue // a store hiccup: keep the last state, retry on the next wake
 		}
-		job = next
+		job, lastErr = next, nil
 		if job.State.Final() {
 			return job, nil
 		}

@@ -50,6 +50,10 @@ type Event struct {
 	Kind  EventKind
 	Key   string
 	State State
+	// Job, when not nil, is the job as the change left it — sent with final states so that
+	// listeners can answer without reading the store again. It carries at least Org,
+	// Tenant, ID, Key, State, Info and OutputArguments. Optional: nil means "read it".
+	Job *Job
 }
 
 // Store holds jobs. Every state change is one atomic step that also emits its Event, so no

@@ -47,6 +47,9 @@ type Store struct {
 	expiresAt map[string]time.Time // final job key → when it is dropped
 	logs      map[string]string    // job key → its log
 
+	// defs holds the releases, triggers and settings made through the management API.
+	defs definitions
+
 	subMu  sync.RWMutex
 	subs   map[int]func(jobs.Event)
 	nextID int
@@ -89,7 +92,12 @@ func (s *Store) publish(evs ...jobs.Event) {
 }
 
 func changed(j *jobs.Job) jobs.Event {
-	return jobs.Event{Kind: jobs.EventChanged, Key: j.Key, State: j.State}
+	ev := jobs.Event{Kind: jobs.EventChanged, Key: j.Key, State: j.State}
+	if j.State.Final() {
+		snapshot := cloneJob(j)
+		ev.Job = &snapshot
+	}
+	return ev
 }
 
 // Create implements jobs.Store.

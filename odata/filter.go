@@ -269,6 +269,9 @@ func (p *filterParser) field() operand {
 	if !ok {
 		p.failf(t.pos, "%s", p.schema.unknownField(t.text))
 	}
+	if ft == Object {
+		p.failf(t.pos, "%s is a structured field; $filter cannot use it (it can only be $select-ed)", quote(t.text))
+	}
 	p.advance()
 	return operand{kind: operandField, pos: t.pos, end: t.end, field: t.text, fieldType: ft}
 }

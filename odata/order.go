@@ -13,8 +13,12 @@ func parseOrderBy(src string, schema Schema) ([]OrderKey, *syntaxError) {
 	seen := map[string]bool{}
 	for _, item := range items {
 		f := item[0]
-		if _, ok := schema[f.text]; !ok {
+		ft, ok := schema[f.text]
+		if !ok {
 			return nil, &syntaxError{f.pos, schema.unknownField(f.text)}
+		}
+		if ft == Object {
+			return nil, &syntaxError{f.pos, quote(f.text) + " is a structured field; $orderby cannot use it"}
 		}
 		if seen[f.text] {
 			return nil, &syntaxError{f.pos, quote(f.text) + " is already a sort key"}

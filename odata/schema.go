@@ -21,6 +21,9 @@ const (
 	Bool
 	// DateTime fields hold instants; Record.Field returns a time.Time or *time.Time.
 	DateTime
+	// Object fields hold structured values (objects, arrays). $select may name them;
+	// $filter and $orderby may not.
+	Object
 )
 
 // String returns the type's name as error messages show it.
@@ -34,6 +37,8 @@ func (t FieldType) String() string {
 		return "Bool"
 	case DateTime:
 		return "DateTime"
+	case Object:
+		return "Object"
 	}
 	return fmt.Sprintf("FieldType(%d)", int(t))
 }

@@ -2,8 +2,10 @@ package redisstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -76,10 +78,40 @@ func (s *Store) listen(ctx context.Context) {
 				s.emit(jobs.Event{Kind: jobs.EventReset})
 			}
 		case *redis.Message:
-			key, state, ok := strings.Cut(m.Payload, "|")
-			if ok {
-				s.emit(jobs.Event{Kind: jobs.EventChanged, Key: key, State: jobs.State(state)})
+			if ev, ok := parseEvent(m.Payload); ok {
+				s.emit(ev)
 			}
 		}
 	}
+}
+
+// parseEvent reads a notification: "<key>|<state>", optionally followed by the final job as
+// "|<id>|<org>/<tenant>|<len(info)>|<info><output JSON>" (see finalize in prelude.go).
+func parseEvent(payload string) (jobs.Event, bool) {
+	key, rest, ok := strings.Cut(payload, "|")
+	if !ok {
+		return jobs.Event{}, false
+	}
+	state, rest, full := strings.Cut(rest, "|")
+	ev := jobs.Event{Kind: jobs.EventChanged, Key: key, State: jobs.State(state)}
+	if !full {
+		return ev, true
+	}
+	idText, rest, _ := strings.Cut(rest, "|")
+	tenant, rest, _ := strings.Cut(rest, "|")
+	infoLen, rest, _ := strings.Cut(rest, "|")
+	org, ten, _ := strings.Cut(tenant, "/")
+	id, err1 := strconv.ParseInt(idText, 10, 64)
+	n, err2 := strconv.Atoi(infoLen)
+	if err1 != nil || err2 != nil || n < 0 || n > len(rest) {
+		return ev, true // a malformed snapshot: listeners read the job instead
+	}
+	j := &jobs.Job{Org: org, Tenant: ten, ID: id, Key: key, State: ev.State, Info: rest[:n]}
+	if output := rest[n:]; output != "" {
+		if err := json.Unmarshal([]byte(output), &j.OutputArguments); err != nil {
+			return ev, true
+		}
+	}
+	ev.Job = j
+	return ev, true
 }

@@ -15,6 +15,16 @@ package redisstore
 //	{P}:log:<key>           string the job's log (tail of its output); expires with the job
 //	{P}:capkey              string the shared capability-signing key
 //	{P}:events              pub/sub channel of "<key>|<state>" notifications
+//
+// What the management API creates (trigger.Definitions), per tenant <org>/<tenant>:
+//
+//	{P}:rel:<org>/<tenant>      hash   release id → release JSON (storedRelease)
+//	{P}:relname:<org>/<tenant>  hash   lower-cased release name → release id
+//	{P}:trg:<org>/<tenant>      hash   trigger id → trigger JSON (storedTrigger)
+//	{P}:trgslug:<org>/<tenant>  hash   lower-cased trigger slug → trigger id
+//	{P}:trgrel:<org>/<tenant>   hash   trigger id → lower-cased name of its release
+//	{P}:defids:<org>/<tenant>   hash   "release", "trigger" → the last id given
+//	{P}:settings:<org>/<tenant> string the tenant's settings JSON
 type keys struct {
 	base string // "{P}:"
 }
@@ -34,6 +44,15 @@ func (k keys) events() string            { return k.base + "events" }
 func (k keys) idem(tenant, scope, idemKey string) string {
 	return k.base + "idem:" + tenant + ":" + scope + ":" + idemKey
 }
+
+// Keys of the management API's resources.
+func (k keys) rel(tenant string) string      { return k.base + "rel:" + tenant }
+func (k keys) relName(tenant string) string  { return k.base + "relname:" + tenant }
+func (k keys) trg(tenant string) string      { return k.base + "trg:" + tenant }
+func (k keys) trgSlug(tenant string) string  { return k.base + "trgslug:" + tenant }
+func (k keys) trgRel(tenant string) string   { return k.base + "trgrel:" + tenant }
+func (k keys) defIDs(tenant string) string   { return k.base + "defids:" + tenant }
+func (k keys) settings(tenant string) string { return k.base + "settings:" + tenant }
 
 // Fields of a job hash.
 const (

@@ -36,7 +36,13 @@ local function finalize(base, jk, k, st, info, output, now, expAt, ttl, channel)
   redis.call('ZADD', base .. 'expiry', expAt, ot[1] .. '/' .. ot[2] .. '|' .. k)
   redis.call('PEXPIRE', jk, ttl)
   redis.call('PEXPIRE', base .. 'log:' .. k, ttl)
-  redis.call('PUBLISH', base .. 'events', k .. '|' .. st)
+  -- The final job travels with its notification (unless its output is large), so that held
+  -- requests answer without reading it back: "<key>|<state>|<id>|<org>/<tenant>|<len(info)>|<info><output>".
+  local msg = k .. '|' .. st
+  if string.len(output) + string.len(info) <= 65536 then
+    msg = msg .. '|' .. redis.call('HGET', jk, 'id') .. '|' .. ot[1] .. '/' .. ot[2] .. '|' .. string.len(info) .. '|' .. info .. output
+  end
+  redis.call('PUBLISH', base .. 'events', msg)
 end
 `)
 	return b.String()

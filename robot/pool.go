@@ -38,6 +38,18 @@ type Config struct {
 	// IdleCheck is the safety-net interval at which an idle slot looks for work even without
 	// a wake-up. Optional. Default 5s.
 	IdleCheck time.Duration
+	// StopGrace is how long a command process has to end after a SoftStop's SIGTERM before
+	// its process group is killed. Optional. Default 10s.
+	StopGrace time.Duration
+	// LogLimit is how much of a job's output (stdout and stderr, in order) is kept as its
+	// log; older output is dropped. Optional. Default 1 MiB.
+	LogLimit int
+	// LogInterval is how often the log of a running job is stored while it grows. The whole
+	// log is stored again when the job ends. Optional. Default 3s.
+	LogInterval time.Duration
+	// LookupEnv reads the server's environment, from which a command process inherits
+	// only PATH, HOME, LANG, TZ and TMPDIR. Optional. Default os.LookupEnv.
+	LookupEnv func(name string) (string, bool)
 	// OnFinish is called with each job this pool finished. Optional.
 	OnFinish func(jobs.Job)
 	// Logger logs. Optional. Default slog.Default().
@@ -51,16 +63,21 @@ type Pool struct {
 	wake  chan struct{}
 
 	mu      sync.Mutex
-	running map[string]context.CancelCauseFunc // job key → cancel of its run
+	running map[string]*activeRun // by job key
 }
 
-// Causes of a run's cancellation.
+// Causes of a run's cancellation. Only errSoftStop lets a process end on its own (SIGTERM,
+// then a grace period); every other cause ends it at once.
 var (
-	errStopped   = errors.New("stop requested")
+	errSoftStop  = errors.New("stop requested (SoftStop)")
+	errKill      = errors.New("stop requested (Kill)")
 	errDeadline  = errors.New("deadline passed")
 	errLeaseGone = errors.New("lease lost")
 	errHandBack  = errors.New("server shutting down")
 )
+
+// progressEvery is the shortest time between two progress reports to the store.
+const progressEvery = time.Second
 
 // NewPool returns a Pool; Run starts it.
 func NewPool(cfg Config) *Pool {
@@ -76,6 +93,18 @@ func NewPool(cfg Config) *Pool {
 	if cfg.IdleCheck <= 0 {
 		cfg.IdleCheck = 5 * time.Second
 	}
+	if cfg.StopGrace <= 0 {
+		cfg.StopGrace = 10 * time.Second
+	}
+	if cfg.LogLimit <= 0 {
+		cfg.LogLimit = 1 << 20
+	}
+	if cfg.LogInterval <= 0 {
+		cfg.LogInterval = 3 * time.Second
+	}
+	if cfg.LookupEnv == nil {
+		cfg.LookupEnv = os.LookupEnv
+	}
 	if cfg.Builtins == nil {
 		cfg.Builtins = Builtins()
 	}
@@ -90,7 +119,7 @@ func NewPool(cfg Config) *Pool {
 		cfg:     cfg,
 		robot:   jobs.RobotRef{ID: 1, Name: cfg.Name, MachineName: host},
 		wake:    make(chan struct{}, cfg.Slots),
-		running: map[string]context.CancelCauseFunc{},
+		running: map[string]*activeRun{},
 	}
 }
 
@@ -111,8 +140,8 @@ func (p *Pool) Run(ctx context.Context) {
 	timer := time.AfterFunc(p.cfg.DrainTimeout, func() {
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		for _, c := range p.running {
-			c(errHandBack)
+		for _, r := range p.running {
+			r.hardStop(errHandBack)
 		}
 	})
 	wg.Wait()
@@ -129,8 +158,8 @@ func (p *Pool) onEvent(ev jobs.Event) {
 		}
 	case ev.State == jobs.Stopping || ev.State == jobs.Terminating:
 		p.mu.Lock()
-		if c, ok := p.running[ev.Key]; ok {
-			c(errStopped)
+		if r, ok := p.running[ev.Key]; ok {
+			r.stopFor(ev.State)
 		}
 		p.mu.Unlock()
 	}
@@ -160,8 +189,9 @@ func (p *Pool) slot(ctx context.Context, owner string) {
 func (p *Pool) run(job jobs.Job, owner string) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
+	r := newActiveRun(cancel, p.cfg.LogLimit)
 	p.mu.Lock()
-	p.running[job.Key] = cancel
+	p.running[job.Key] = r
 	p.mu.Unlock()
 	defer func() {
 		p.mu.Lock()
@@ -169,31 +199,17 @@ func (p *Pool) run(job jobs.Job, owner string) {
 		p.mu.Unlock()
 	}()
 	if job.Deadline != nil {
-		t := time.AfterFunc(time.Until(*job.Deadline), func() { cancel(errDeadline) })
+		t := time.AfterFunc(time.Until(*job.Deadline), func() { r.hardStop(errDeadline) })
 		defer t.Stop()
-	}
-
-	var progMu sync.Mutex
-	var progress *jobs.Progress
-	report := func(pr jobs.Progress) {
-		progMu.Lock()
-		progress = &pr
-		progMu.Unlock()
 	}
 	hbDone := make(chan struct{})
 	go func() {
 		defer close(hbDone)
-		p.heartbeat(ctx, cancel, job.Key, owner, func() *jobs.Progress {
-			progMu.Lock()
-			defer progMu.Unlock()
-			pr := progress
-			progress = nil
-			return pr
-		})
+		p.heartbeat(ctx, r, job.Key, owner)
 	}()
 
 	start := time.Now()
-	output, runErr := p.execute(ctx, job, report)
+	output, runErr := p.execute(ctx, job, r)
 	cancel(nil) // ends the heartbeat; keeps the first cause
 	<-hbDone
 	cause := context.Cause(ctx)
@@ -210,8 +226,8 @@ func (p *Pool) run(job jobs.Job, owner string) {
 		return
 	case errors.Is(cause, errDeadline) && runErr != nil:
 		res = jobs.Result{State: jobs.Faulted, Info: job.DeadlineInfo}
-	case errors.Is(cause, errStopped) && runErr != nil:
-		res = jobs.Result{State: jobs.Stopped, Info: "Stopped on request"}
+	case (errors.Is(cause, errSoftStop) || errors.Is(cause, errKill)) && runErr != nil:
+		res = stoppedResult(r.stopStrategy())
 	case runErr != nil:
 		res = jobs.Result{State: jobs.Faulted, Info: runErr.Error()}
 	default:
@@ -220,7 +236,18 @@ func (p *Pool) run(job jobs.Job, owner string) {
 		}
 		res = jobs.Result{State: jobs.Successful, OutputArguments: output}
 	}
+	res.Log = r.log.String()
 	done, err := p.finish(job.Key, owner, res)
+	if jobs.ErrorCode(err) == jobs.ECONFLICT && res.State != jobs.Stopped {
+		// A Kill that came too late to end the run still ends the job: Terminating allows
+		// only Stopped (or Faulted).
+		if cur, gerr := p.cfg.Store.Get(context.Background(), job.TenantRef(), job.Key); gerr == nil && cur.State == jobs.Terminating {
+			stopped := stoppedResult(jobs.Kill)
+			stopped.Log = res.Log
+			res = stopped
+			done, err = p.finish(job.Key, owner, res)
+		}
+	}
 	if err != nil {
 		p.cfg.Logger.Error("robot: could not record the result of a job", "job", job.Key, "state", res.State, "err", err)
 		return
@@ -229,6 +256,11 @@ func (p *Pool) run(job jobs.Job, owner string) {
 	if p.cfg.OnFinish != nil {
 		p.cfg.OnFinish(done)
 	}
+}
+
+// stoppedResult is the result of a run ended by a stop request.
+func stoppedResult(s jobs.StopStrategy) jobs.Result {
+	return jobs.Result{State: jobs.Stopped, Info: fmt.Sprintf("Stopped on request (%s)", s)}
 }
 
 // finish records a result, retrying while the store is unreachable: a robot that finished a
@@ -249,46 +281,96 @@ func (p *Pool) finish(key, owner string, res jobs.Result) (jobs.Job, error) {
 	}
 }
 
-func (p *Pool) heartbeat(ctx context.Context, cancel context.CancelCauseFunc, key, owner string, takeProgress func() *jobs.Progress) {
-	t := time.NewTicker(p.cfg.Lease / 3)
-	defer t.Stop()
+// heartbeat renews the lease every third of it until ctx ends, pushes progress soon after
+// it changes (at most once per progressEvery), and stores the log while it grows (every
+// LogInterval). A renewal that finds the job stopping stops the run; one that finds the
+// lease gone ends it.
+func (p *Pool) heartbeat(ctx context.Context, r *activeRun, key, owner string) {
+	renewTick := time.NewTicker(p.cfg.Lease / 3)
+	defer renewTick.Stop()
+	logTick := time.NewTicker(p.cfg.LogInterval)
+	defer logTick.Stop()
+	var (
+		lastRenew   time.Time
+		progressDue <-chan time.Time
+		storedLog   uint64
+	)
+	renew := func() bool {
+		pr := r.takeProgress()
+		job, err := p.cfg.Store.Renew(context.Background(), key, owner, p.cfg.Lease, pr)
+		lastRenew = time.Now()
+		switch {
+		case jobs.ErrorCode(err) == jobs.ECONFLICT || jobs.ErrorCode(err) == jobs.ENOTFOUND:
+			r.hardStop(errLeaseGone)
+			return false
+		case err != nil:
+			r.putBackProgress(pr)
+			p.cfg.Logger.Warn("robot: lease renewal failed", "job", key, "err", err)
+		case job.State == jobs.Stopping || job.State == jobs.Terminating:
+			r.stopFor(job.State)
+		}
+		return true
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
-		}
-		job, err := p.cfg.Store.Renew(context.Background(), key, owner, p.cfg.Lease, takeProgress())
-		switch {
-		case jobs.ErrorCode(err) == jobs.ECONFLICT || jobs.ErrorCode(err) == jobs.ENOTFOUND:
-			cancel(errLeaseGone)
-			return
-		case err != nil:
-			p.cfg.Logger.Warn("robot: lease renewal failed", "job", key, "err", err)
-		case job.State == jobs.Stopping || job.State == jobs.Terminating:
-			cancel(errStopped)
+		case <-renewTick.C:
+			if !renew() {
+				return
+			}
+		case <-r.progressed:
+			if progressDue != nil {
+				continue // a push is already scheduled; it takes the latest progress
+			}
+			if wait := time.Until(lastRenew.Add(progressEvery)); wait > 0 {
+				progressDue = time.After(wait)
+				continue
+			}
+			if !renew() {
+				return
+			}
+		case <-progressDue:
+			progressDue = nil
+			if !renew() {
+				return
+			}
+		case <-logTick.C:
+			log, version := r.log.snapshot()
+			if version == storedLog {
+				continue
+			}
+			if err := p.cfg.Store.WriteLog(context.Background(), key, owner, log); err != nil {
+				// A lost lease is found out by the next renewal; the log is stored again.
+				p.cfg.Logger.Debug("robot: could not store the log of a running job", "job", key, "err", err)
+				continue
+			}
+			storedLog = version
 		}
 	}
 }
 
 // execute runs the job's process and turns a panic into a fault.
-func (p *Pool) execute(ctx context.Context, job jobs.Job, report func(jobs.Progress)) (out map[string]any, err error) {
+func (p *Pool) execute(ctx context.Context, job jobs.Job, r *activeRun) (out map[string]any, err error) {
 	defer func() {
-		if r := recover(); r != nil {
-			p.cfg.Logger.Error("robot: process panicked", "job", job.Key, "panic", r)
-			out, err = nil, fmt.Errorf("the process crashed: %v", r)
+		if rec := recover(); rec != nil {
+			p.cfg.Logger.Error("robot: process panicked", "job", job.Key, "panic", rec)
+			out, err = nil, fmt.Errorf("the process crashed: %v", rec)
 		}
 	}()
 	proc, ok := p.cfg.Lookup(job.TenantRef(), job.ProcessName)
 	if !ok {
 		return nil, fmt.Errorf("process %q no longer exists", job.ProcessName)
 	}
+	if len(proc.Command) > 0 {
+		return p.runCommand(ctx, job, proc, r)
+	}
 	if proc.Builtin != "" {
 		b, ok := p.cfg.Builtins[proc.Builtin]
 		if !ok {
 			return nil, fmt.Errorf("unknown builtin process %q", proc.Builtin)
 		}
-		return b.Run(ctx, job.InputArguments, report)
+		return b.Run(ctx, job.InputArguments, r.report)
 	}
-	return nil, fmt.Errorf("process %q: command processes are not supported yet", proc.Name)
+	return nil, fmt.Errorf("process %q has neither a builtin nor a command", proc.Name)
 }

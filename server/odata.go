@@ -1,12 +1,13 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -17,230 +18,177 @@ import (
 
 // UiPath's action names, kept so that UiPath clients work unchanged.
 const (
-	actionPrefix  = "UiPath.Server.Configuration.OData."
-	actionStopJob = actionPrefix + "StopJob"
-	actionStopAll = actionPrefix + "StopJobs"
+	actionPrefix    = "UiPath.Server.Configuration.OData."
+	actionStartJobs = actionPrefix + "StartJobs"
+	actionStopJob   = actionPrefix + "StopJob"
+	actionStopAll   = actionPrefix + "StopJobs"
 )
 
+// entityPath splits what follows …/odata/: an entity set, an optional (Id), and an optional
+// /Action or /Property.
 var entityPath = regexp.MustCompile(`^([A-Za-z]+)(?:\((\d{1,18})\))?(?:/([A-Za-z.]+))?$`)
 
-// jobSchema lists the Jobs fields that $filter, $orderby and $select may name.
-var jobSchema = odata.Schema{
-	"Id": odata.Number, "Key": odata.String, "State": odata.String,
-	"CreationTime": odata.DateTime, "StartTime": odata.DateTime, "EndTime": odata.DateTime,
-	"Info": odata.String, "ReleaseName": odata.String, "Source": odata.String,
-	"SourceType": odata.String, "CallMode": odata.String, "TriggerSlug": odata.String,
+// odataRequest is what the dispatcher hands an OData handler.
+type odataRequest struct {
+	Tenant jobs.Tenant
+	ID     int64 // the (Id) of the path, when the route has one
 }
 
-// jobRecord exposes a job's fields to the query layer.
-type jobRecord struct{ j *jobs.Job }
+// odataHandler serves one OData route; the dispatcher has checked the caller's scope.
+type odataHandler func(c echo.Context, r odataRequest) error
 
-func (r jobRecord) Field(name string) any {
-	j := r.j
-	switch name {
-	case "Id":
-		return j.ID
-	case "Key":
-		return j.Key
-	case "State":
-		return string(j.State)
-	case "CreationTime":
-		return j.CreationTime
-	case "StartTime":
-		return timeOrNil(j.StartTime)
-	case "EndTime":
-		return timeOrNil(j.EndTime)
-	case "Info":
-		return j.Info
-	case "ReleaseName":
-		return j.ReleaseName
-	case "Source":
-		return j.Source
-	case "SourceType":
-		return j.SourceType
-	case "CallMode":
-		return string(j.CallMode)
-	case "TriggerSlug":
-		return j.TriggerSlug
-	}
-	return nil
+// odataRoute is one line of the management API's table (routes.go).
+type odataRoute struct {
+	method string
+	path   string   // "Set", "Set(Id)", "Set(Id)/Action" or "Set/Action"
+	scopes []string // the caller needs one of them
+	handle odataHandler
 }
 
-func timeOrNil(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return *t
+// odataShape is a route path taken apart: the set, whether it has an (Id), the action.
+type odataShape struct {
+	set    string
+	hasID  bool
+	action string
 }
 
-// odata serves /:org/:tenant/orchestrator_/odata/* (CONTRACT §9).
+func shapeOf(path string) odataShape {
+	set, rest, _ := strings.Cut(path, "/")
+	var sh odataShape
+	sh.set, sh.hasID = strings.CutSuffix(set, "(Id)")
+	sh.action = rest
+	return sh
+}
+
+// odata serves /:org/:tenant/orchestrator_/odata/* (CONTRACT §9) by the route table: 404
+// for an unknown path, 405 with Allow for a known path and another method, 403 without the
+// route's scope.
 func (s *Server) odata(c echo.Context) error {
 	m := entityPath.FindStringSubmatch(c.Param("*"))
 	if m == nil {
 		return jobs.Errorf(jobs.ENOTFOUND, "no OData resource %q", c.Param("*"))
 	}
-	set, idText, action := m[1], m[2], m[3]
-	switch set {
-	case "Jobs":
-		return s.jobsAPI(c, idText, action)
-	}
-	return jobs.Errorf(jobs.ENOTFOUND, "no entity set %q", set)
-}
-
-func (s *Server) jobsAPI(c echo.Context, idText, action string) error {
-	p, _ := auth.PrincipalFrom(c)
-	t := jobs.Tenant{Org: c.Param("org"), Tenant: c.Param("tenant")}
+	got := odataShape{set: m[1], hasID: m[2] != "", action: m[3]}
 	method := c.Request().Method
-	switch {
-	case idText == "" && action == "" && method == http.MethodGet:
-		if err := p.Require(auth.ScopeJobs, auth.ScopeJobsRead); err != nil {
+	var allow []string
+	knownSet := false
+	for _, r := range s.odataRoutes {
+		sh := shapeOf(r.path)
+		knownSet = knownSet || sh.set == got.set
+		if sh != got {
+			continue
+		}
+		if r.method != method {
+			allow = append(allow, r.method)
+			continue
+		}
+		p, _ := auth.PrincipalFrom(c)
+		if err := p.Require(r.scopes...); err != nil {
 			return err
 		}
-		return s.listJobs(c, t)
-	case idText != "" && action == "" && method == http.MethodGet:
-		if err := p.Require(auth.ScopeJobs, auth.ScopeJobsRead); err != nil {
-			return err
+		req := odataRequest{Tenant: jobs.Tenant{Org: c.Param("org"), Tenant: c.Param("tenant")}}
+		if got.hasID {
+			req.ID, _ = strconv.ParseInt(m[2], 10, 64)
 		}
-		id, _ := strconv.ParseInt(idText, 10, 64)
-		job, err := s.cfg.Store.GetByID(c.Request().Context(), t, id)
-		if err != nil {
-			return err
-		}
-		body := jobJSON(job)
-		body["@odata.context"] = s.odataContext(c, "Jobs/$entity")
-		return c.JSON(http.StatusOK, body)
-	case idText != "" && action == actionStopJob && method == http.MethodPost:
-		if err := p.Require(auth.ScopeJobs); err != nil {
-			return err
-		}
-		return s.stopJob(c, t, idText)
-	case idText == "" && action == actionStopAll && method == http.MethodPost:
-		if err := p.Require(auth.ScopeJobs); err != nil {
-			return err
-		}
-		return s.stopJobs(c, t)
-	case action == "" && (idText == "" || idText != ""):
-		allow := "GET"
-		return &jobs.Error{Code: jobs.EMETHOD, Allow: []string{allow}, Message: "Jobs is read-only here: " + method + " is not allowed"}
+		return r.handle(c, req)
 	}
-	return jobs.Errorf(jobs.ENOTFOUND, "no action %q on Jobs", action)
+	switch {
+	case len(allow) > 0:
+		return &jobs.Error{Code: jobs.EMETHOD, Allow: allow,
+			Message: c.Param("*") + " does not accept " + method + " (it accepts " + strings.Join(allow, ", ") + ")"}
+	case !knownSet:
+		return jobs.Errorf(jobs.ENOTFOUND, "no entity set %q (sets: Jobs, Releases, ApiTriggers, Settings)", got.set)
+	case got.action != "":
+		return jobs.Errorf(jobs.ENOTFOUND, "no action or property %q on %s", got.action, got.set)
+	}
+	return jobs.Errorf(jobs.ENOTFOUND, "no OData resource %q", c.Param("*"))
 }
 
-func (s *Server) listJobs(c echo.Context, t jobs.Tenant) error {
-	q, err := odata.Parse(c.QueryParams(), jobSchema, odata.Options{})
+// odataBase is the absolute URL of the tenant's OData service root, ending in "/odata/".
+func (s *Server) odataBase(c echo.Context) string {
+	base := s.cfg.PublicURL
+	if base == "" {
+		base = c.Scheme() + "://" + c.Request().Host
+	}
+	return strings.TrimRight(base, "/") + "/" + url.PathEscape(c.Param("org")) + "/" + url.PathEscape(c.Param("tenant")) + "/orchestrator_/odata/"
+}
+
+func (s *Server) odataContext(c echo.Context, fragment string) string {
+	return s.odataBase(c) + "$metadata#" + fragment
+}
+
+// mapRecord exposes an entity's JSON fields to the query layer.
+type mapRecord map[string]any
+
+// Field implements odata.Record.
+func (r mapRecord) Field(name string) any { return r[name] }
+
+// writeList answers a list request over every entity of a set (CONTRACT §9): $filter,
+// $orderby, $top, $skip, $count and $select, checked against schema.
+func (s *Server) writeList(c echo.Context, set string, schema odata.Schema, entities []map[string]any) error {
+	q, err := odata.Parse(c.QueryParams(), schema, odata.Options{})
 	if err != nil {
 		return err
 	}
-	lq := jobs.ListQuery{
-		Match: func(j *jobs.Job) bool { return q.Match(jobRecord{j}) },
-		Skip:  q.Skip, Top: q.Top,
+	records := make([]mapRecord, len(entities))
+	for i, e := range entities {
+		records[i] = e
 	}
-	if len(q.OrderBy) > 0 {
-		lq.Less = func(a, b *jobs.Job) bool { return q.Less(jobRecord{a}, jobRecord{b}) }
+	page, total := odata.Apply(records, q)
+	value := make([]map[string]any, len(page))
+	for i, r := range page {
+		value[i] = q.Project(r)
 	}
-	if q.Top == 0 {
-		lq.Skip, lq.Top = 0, 1 // $top=0: only the count is wanted
-	}
-	page, total, err := s.cfg.Store.List(c.Request().Context(), t, lq)
-	if err != nil {
-		return err
-	}
-	if q.Top == 0 {
-		page = nil
-	}
-	value := make([]map[string]any, 0, len(page))
-	for _, j := range page {
-		value = append(value, q.Project(jobJSON(j)))
-	}
-	body := map[string]any{"@odata.context": s.odataContext(c, "Jobs"), "value": value}
+	body := map[string]any{"@odata.context": s.odataContext(c, set), "value": value}
 	if q.Count {
 		body["@odata.count"] = total
 	}
 	return c.JSON(http.StatusOK, body)
 }
 
-type stopRequest struct {
-	Strategy string  `json:"strategy"`
-	JobIDs   []int64 `json:"jobIds"`
-}
-
-func (s *Server) readStop(c echo.Context, wantIDs bool) (stopRequest, jobs.StopStrategy, error) {
-	var req stopRequest
-	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, 1<<20))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return req, "", jobs.Errorf(jobs.EINVALID, "the body must be a JSON object like {\"strategy\": \"SoftStop\"}: %v", err)
-	}
-	var strategy jobs.StopStrategy
-	switch strings.ToLower(req.Strategy) {
-	case "softstop", "":
-		strategy = jobs.SoftStop
-	case "kill":
-		strategy = jobs.Kill
-	default:
-		return req, "", &jobs.Error{Code: jobs.EINVALID, Message: "unknown stop strategy " + strconv.Quote(req.Strategy),
-			Fields: []jobs.FieldError{{Name: "strategy", Detail: "must be SoftStop or Kill"}}}
-	}
-	if wantIDs && len(req.JobIDs) == 0 {
-		return req, "", &jobs.Error{Code: jobs.EINVALID, Message: "jobIds is empty",
-			Fields: []jobs.FieldError{{Name: "jobIds", Detail: "must list at least one job id"}}}
-	}
-	return req, strategy, nil
-}
-
-func (s *Server) stopJob(c echo.Context, t jobs.Tenant, idText string) error {
-	_, strategy, err := s.readStop(c, false)
+// writeEntity answers a request for one entity, honouring $select. context is the
+// fragment of @odata.context ("Set/$entity", or the singleton's name).
+func (s *Server) writeEntity(c echo.Context, context string, schema odata.Schema, entity map[string]any) error {
+	q, err := parseSelect(c.QueryParams(), schema)
 	if err != nil {
 		return err
 	}
-	id, _ := strconv.ParseInt(idText, 10, 64)
-	ctx := c.Request().Context()
-	job, err := s.cfg.Store.GetByID(ctx, t, id)
-	if err != nil {
-		return err
-	}
-	if _, err := s.cfg.Store.Stop(ctx, t, job.Key, strategy); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusOK)
+	body := q.Project(entity)
+	body["@odata.context"] = s.odataContext(c, context)
+	return c.JSON(http.StatusOK, body)
 }
 
-// stopJobs stops every listed job; it refuses the whole request, changing nothing, when an
-// id does not exist.
-func (s *Server) stopJobs(c echo.Context, t jobs.Tenant) error {
-	req, strategy, err := s.readStop(c, true)
-	if err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
-	keys := make([]string, 0, len(req.JobIDs))
-	for _, id := range req.JobIDs {
-		job, err := s.cfg.Store.GetByID(ctx, t, id)
-		if err != nil {
-			return err
-		}
-		keys = append(keys, job.Key)
-	}
-	for _, key := range keys {
-		if _, err := s.cfg.Store.Stop(ctx, t, key, strategy); err != nil && jobs.ErrorCode(err) != jobs.ECONFLICT {
-			return err
+// writeChanged answers a create or change with the entity as it now is.
+func (s *Server) writeChanged(c echo.Context, status int, context string, entity map[string]any) error {
+	entity["@odata.context"] = s.odataContext(c, context)
+	return c.JSON(status, entity)
+}
+
+// parseSelect reads the query options of a single-entity request: only $select applies
+// there; any other $ option is refused.
+func parseSelect(values url.Values, schema odata.Schema) (*odata.Query, error) {
+	sel := url.Values{}
+	var errs []jobs.FieldError
+	for k, v := range values {
+		switch {
+		case strings.EqualFold(k, "$select"):
+			sel[k] = v
+		case strings.HasPrefix(k, "$"):
+			errs = append(errs, jobs.FieldError{Name: k, Detail: k + " does not apply to a single entity (only $select does)"})
 		}
 	}
-	return c.NoContent(http.StatusOK)
-}
-
-func (s *Server) odataContext(c echo.Context, fragment string) string {
-	base := s.cfg.PublicURL
-	if base == "" {
-		base = c.Scheme() + "://" + c.Request().Host
+	if len(errs) > 0 {
+		return nil, &jobs.Error{Code: jobs.EINVALID, Message: errs[0].Detail, Fields: errs}
 	}
-	return strings.TrimRight(base, "/") + "/" + c.Param("org") + "/" + c.Param("tenant") + "/orchestrator_/odata/$metadata#" + fragment
+	return odata.Parse(sel, schema, odata.Options{})
 }
 
-// jobJSON renders a job as the API shows it (CONTRACT §7).
-func jobJSON(j jobs.Job) map[string]any {
-	b, _ := json.Marshal(j)
+// exactJSON renders v as a JSON-shaped map, keeping numbers exact (json.Number).
+func exactJSON(v any) map[string]any {
+	b, _ := json.Marshal(v)
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
 	var m map[string]any
-	_ = json.Unmarshal(b, &m)
+	_ = dec.Decode(&m)
 	return m
 }

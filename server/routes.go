@@ -18,6 +18,7 @@ func (s *Server) routes() {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.cfg.Metrics.Registry, promhttp.HandlerOpts{})))
+	e.GET("/openapi.json", s.openAPI)
 
 	tenant := e.Group("/:org/:tenant/orchestrator_", s.checkTenantNames)
 	bearer := auth.BearerWithConfig(auth.BearerConfig{Verifier: s.cfg.Verifier})
@@ -34,8 +35,41 @@ func (s *Server) routes() {
 	// PUT and DELETE unchanged, and the hop must still answer them.
 	tenant.Match(trigger.Methods, "/jobs/:key/wait/:hop", s.modes.Wait)
 
-	// Management API (CONTRACT §9).
+	// Management API (CONTRACT §9): one route, dispatched by the table below. Each line is
+	// method, path under …/odata/, the scopes of which the token needs one, handler.
 	tenant.Any("/odata/*", s.odata, bearer)
+	var (
+		jobsRead  = []string{auth.ScopeJobs, auth.ScopeJobsRead}
+		jobsWrite = []string{auth.ScopeJobs}
+		execution = []string{auth.ScopeExecution}
+		settings  = []string{auth.ScopeSettings}
+	)
+	s.odataRoutes = []odataRoute{
+		{"GET", "Jobs", jobsRead, s.listJobs},
+		{"GET", "Jobs(Id)", jobsRead, s.getJob},
+		{"GET", "Jobs(Id)/Logs", jobsRead, s.jobLogs},
+		{"POST", "Jobs/" + actionStartJobs, jobsWrite, s.startJobs},
+		{"POST", "Jobs(Id)/" + actionStopJob, jobsWrite, s.stopJob},
+		{"POST", "Jobs/" + actionStopAll, jobsWrite, s.stopJobs},
+
+		{"GET", "Releases", execution, s.listReleases},
+		{"POST", "Releases", execution, s.createRelease},
+		{"GET", "Releases(Id)", execution, s.getRelease},
+		{"PUT", "Releases(Id)", execution, s.replaceRelease},
+		{"PATCH", "Releases(Id)", execution, s.patchRelease},
+		{"DELETE", "Releases(Id)", execution, s.deleteRelease},
+
+		{"GET", "ApiTriggers", execution, s.listTriggers},
+		{"POST", "ApiTriggers", execution, s.createTrigger},
+		{"GET", "ApiTriggers(Id)", execution, s.getTrigger},
+		{"PUT", "ApiTriggers(Id)", execution, s.replaceTrigger},
+		{"PATCH", "ApiTriggers(Id)", execution, s.patchTrigger},
+		{"DELETE", "ApiTriggers(Id)", execution, s.deleteTrigger},
+
+		{"GET", "Settings", settings, s.getSettings},
+		{"PUT", "Settings", settings, s.putSettings},
+		{"PATCH", "Settings", settings, s.patchSettings},
+	}
 }
 
 func (s *Server) healthz(c echo.Context) error {

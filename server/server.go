@@ -53,6 +53,8 @@ type Server struct {
 	echo    *echo.Echo
 	modes   *callmode.Modes
 	invoker *trigger.Handler
+	// odataRoutes is the management API's table (routes.go).
+	odataRoutes []odataRoute
 }
 
 // New builds the server and its routes.

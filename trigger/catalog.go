@@ -3,12 +3,13 @@
 package trigger
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jobgate/jobgate/callmode"
 	"github.com/jobgate/jobgate/jobs"
@@ -53,19 +54,32 @@ func validSlug(s string) bool {
 }
 
 type tenant struct {
-	settings  callmode.Settings
-	processes map[string]jobs.Process // by lower-cased name
-	triggers  map[string]Trigger      // by lower-cased slug
+	settings callmode.Settings
+	// settingsDeclared: the config file declared the settings, and owns them.
+	settingsDeclared bool
+	processes        map[string]jobs.Process // by lower-cased name
+	triggers         map[string]Trigger      // by lower-cased slug
 }
 
-// Catalog holds every tenant's settings, processes and triggers. Safe for concurrent use.
+// Catalog holds every tenant's settings, processes and triggers: those declared in the
+// config file (and by --dev) in memory, and, once Persist connected it to a Definitions
+// store, those created through the management API. Lookups consult the declared ones first,
+// then the store, on every call (so every server sharing the store sees the same API-made
+// resources; tenant settings read from the store are cached for StoreConfig.SettingsTTL).
+// Safe for concurrent use.
 type Catalog struct {
 	mu      sync.RWMutex
 	tenants map[jobs.Tenant]*tenant
+	store   StoreConfig // zero until Persist
+
+	cacheMu       sync.Mutex
+	settingsCache map[jobs.Tenant]cachedSettings
 }
 
 // NewCatalog returns an empty catalogue.
-func NewCatalog() *Catalog { return &Catalog{tenants: map[jobs.Tenant]*tenant{}} }
+func NewCatalog() *Catalog {
+	return &Catalog{tenants: map[jobs.Tenant]*tenant{}, settingsCache: map[jobs.Tenant]cachedSettings{}}
+}
 
 func (c *Catalog) tenantLocked(t jobs.Tenant) *tenant {
 	td := c.tenants[t]
@@ -96,19 +110,31 @@ func (c *Catalog) SetSettings(t jobs.Tenant, s callmode.Settings) error {
 		return err
 	}
 	c.mu.Lock()
-	c.tenantLocked(t).settings = s
+	td := c.tenantLocked(t)
+	td.settings, td.settingsDeclared = s, true
 	c.mu.Unlock()
 	return nil
 }
 
-// Settings returns a tenant's settings (the defaults for an unknown tenant).
+// Settings returns a tenant's settings: those of the config file, else those stored through
+// the API (cached for StoreConfig.SettingsTTL), else the defaults. When the store cannot be
+// read it answers with the last settings read, or the defaults (which require auth on
+// redirects: the safe side).
 func (c *Catalog) Settings(t jobs.Tenant) callmode.Settings {
 	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if td := c.tenants[t]; td != nil {
-		return td.settings
+	td := c.tenants[t]
+	if td != nil && td.settingsDeclared {
+		s := td.settings
+		c.mu.RUnlock()
+		return s
 	}
-	return callmode.DefaultSettings()
+	defs := c.store.Definitions
+	c.mu.RUnlock()
+	if defs == nil {
+		return callmode.DefaultSettings()
+	}
+	s, _ := c.storedSettings(t)
+	return s
 }
 
 // AddProcess declares a process in tenant t. Codes: EINVALID, ECONFLICT (name taken).
@@ -139,8 +165,28 @@ func (c *Catalog) AddProcess(t jobs.Tenant, p jobs.Process) error {
 	return nil
 }
 
-// Process returns the process named name in tenant t (case-insensitive).
+// Process returns the process named name in tenant t (case-insensitive): a declared one,
+// else one stored through the API. It is the robots' lookup; a store that cannot be read
+// within lookupTimeout counts as "no such process".
 func (c *Catalog) Process(t jobs.Tenant, name string) (jobs.Process, bool) {
+	if p, ok := c.declaredProcess(t, name); ok {
+		return p, true
+	}
+	defs := c.definitions()
+	if defs == nil {
+		return jobs.Process{}, false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
+	defer cancel()
+	p, err := defs.ReleaseByName(ctx, t, name)
+	return p, err == nil
+}
+
+// lookupTimeout bounds the store reads of lookups that have no request context.
+const lookupTimeout = 5 * time.Second
+
+// declaredProcess returns the process named name declared in the config file (or by --dev).
+func (c *Catalog) declaredProcess(t jobs.Tenant, name string) (jobs.Process, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if td := c.tenants[t]; td != nil {
@@ -210,34 +256,40 @@ func unexpected(err error) string {
 }
 
 // Trigger returns the trigger with the given slug (case-insensitive) in tenant t, with its
-// process and the tenant's settings. Codes: ENOTFOUND.
-func (c *Catalog) Trigger(t jobs.Tenant, slug string) (Trigger, jobs.Process, error) {
+// process: a declared trigger costs no store access, an API-created one one round trip.
+// Codes: ENOTFOUND, EUNAVAILABLE.
+func (c *Catalog) Trigger(ctx context.Context, t jobs.Tenant, slug string) (Trigger, jobs.Process, error) {
 	c.mu.RLock()
-	defer c.mu.RUnlock()
 	if td := c.tenants[t]; td != nil {
 		if tr, ok := td.triggers[strings.ToLower(slug)]; ok {
 			p, ok := td.processes[strings.ToLower(tr.ReleaseName)]
+			c.mu.RUnlock()
 			if !ok {
 				return Trigger{}, jobs.Process{}, jobs.Errorf(jobs.ENOTFOUND, "trigger %q: its process %q no longer exists", slug, tr.ReleaseName)
 			}
 			return tr, p, nil
 		}
 	}
-	return Trigger{}, jobs.Process{}, jobs.Errorf(jobs.ENOTFOUND, "no trigger %q in tenant %s", slug, t)
-}
-
-// Triggers lists tenant t's triggers ordered by slug.
-func (c *Catalog) Triggers(t jobs.Tenant) []Trigger {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	var out []Trigger
-	if td := c.tenants[t]; td != nil {
-		for _, tr := range td.triggers {
-			out = append(out, tr)
+	defs := c.store.Definitions
+	c.mu.RUnlock()
+	if defs != nil {
+		tr, rel, err := defs.TriggerBySlug(ctx, t, slug)
+		switch {
+		case err == nil:
+			// A declared process wins over a stored one of the same name (should a config
+			// file come to declare one), as it does for the robots' lookup.
+			if p, ok := c.declaredProcess(t, tr.ReleaseName); ok {
+				return tr, p, nil
+			}
+			if rel != nil {
+				return tr, *rel, nil
+			}
+			return Trigger{}, jobs.Process{}, jobs.Errorf(jobs.ENOTFOUND, "trigger %q: its process %q no longer exists", tr.Slug, tr.ReleaseName)
+		case jobs.ErrorCode(err) != jobs.ENOTFOUND:
+			return Trigger{}, jobs.Process{}, err
 		}
 	}
-	sort.Slice(out, func(i, k int) bool { return out[i].Slug < out[k].Slug })
-	return out
+	return Trigger{}, jobs.Process{}, jobs.Errorf(jobs.ENOTFOUND, "no trigger %q in tenant %s", slug, t)
 }
 
 func contains(list []string, s string) bool {

@@ -58,7 +58,7 @@ func NewHandler(cfg Config) *Handler {
 func (h *Handler) Invoke(c echo.Context) error {
 	req := c.Request()
 	t := jobs.Tenant{Org: c.Param("org"), Tenant: c.Param("tenant")}
-	tr, proc, err := h.cfg.Catalog.Trigger(t, c.Param("slug"))
+	tr, proc, err := h.cfg.Catalog.Trigger(req.Context(), t, c.Param("slug"))
 	if err != nil {
 		return err
 	}

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"go.yaml.in/yaml/v3"
@@ -76,6 +79,7 @@ func loadConfigFile(path string, cat *trigger.Catalog, builtins map[string]robot
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
 		msg := strings.TrimPrefix(err.Error(), "yaml: ")
 		msg = unknownField.ReplaceAllString(msg, `unknown key "$1" (keys are lowerCamelCase; see docs/configuration.md)`)
+		msg = wrongShape.ReplaceAllStringFunc(msg, explainShape)
 		return fmt.Errorf("config %s: %s", path, msg)
 	}
 	var root yaml.Node
@@ -104,13 +108,13 @@ func loadConfigFile(path string, cat *trigger.Catalog, builtins map[string]robot
 			}
 		}
 		for pi, fp := range ft.Processes {
-			where := at("tenants", ti, "processes", pi)
-			p, err := fp.process(builtins)
+			p, field, err := fp.process(builtins)
 			if err == nil {
 				p.Source, p.File = jobs.SourceConfig, path
 				err = cat.AddProcess(t, p)
 			}
 			if err != nil {
+				where := at(append([]any{"tenants", ti, "processes", pi}, field...)...)
 				return fmt.Errorf("config %s: tenants[%d].processes[%d]: %s", where, ti, pi, jobs.ErrorMessage(err))
 			}
 		}
@@ -132,30 +136,132 @@ func loadConfigFile(path string, cat *trigger.Catalog, builtins map[string]robot
 // unknownField matches yaml.v3's message for a key that no struct field takes.
 var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
 
-// process turns a declared process into the catalogue's form.
-func (fp fileProcess) process(builtins map[string]robot.Builtin) (jobs.Process, error) {
+// wrongShape matches yaml.v3's message for a value of the wrong kind, e.g. a string where
+// a list is wanted.
+var wrongShape = regexp.MustCompile("cannot unmarshal !!(\\w+) (`[^`]*` )?into (\\S+)")
+
+// shapes says in words what the config's Go types want.
+var shapes = map[string]string{
+	"[]string":                     `a list, e.g. command: ["./report.sh", "--fast"]`,
+	"map[string]string":            `a map of names to text, e.g. env: {REGION: eu}`,
+	"map[string]main.fileArgument": `a map of argument names to declarations, e.g. arguments: {name: {type: string}}`,
+	"map[string]interface {}":      `a map, e.g. arguments: {y: 1}`,
+}
+
+// explainShape rewrites one wrongShape message for the config's types it knows.
+func explainShape(msg string) string {
+	m := wrongShape.FindStringSubmatch(msg)
+	want, ok := shapes[m[3]]
+	if !ok {
+		return msg
+	}
+	got := map[string]string{"str": "text", "seq": "list", "map": "map", "int": "number", "float": "number", "bool": "boolean"}[m[1]]
+	if got == "" {
+		got = m[1]
+	}
+	return fmt.Sprintf("%s is not accepted here: want %s", got, want)
+}
+
+// process turns a declared process into the catalogue's form. On error it also returns the
+// path, below the process, of the key at fault (for the error's line).
+func (fp fileProcess) process(builtins map[string]robot.Builtin) (jobs.Process, []any, error) {
 	p := jobs.Process{
 		Key: uuid.NewString(), Name: fp.Key, ProcessKey: fp.Key, Description: fp.Description,
 	}
 	if fp.Key == "" {
-		return p, jobs.Errorf(jobs.EINVALID, "key (the process name) is required")
+		return p, nil, jobs.Errorf(jobs.EINVALID, "key (the process name) is required")
 	}
-	if len(fp.Command) > 0 || fp.WorkingDir != "" || len(fp.Env) > 0 || fp.Timeout != "" {
-		return p, jobs.Errorf(jobs.EINVALID, "process %q: command processes are not supported by this version yet; use builtin: one of %s", fp.Key, builtinNames(builtins))
-	}
-	if fp.Builtin == "" {
-		return p, jobs.Errorf(jobs.EINVALID, "process %q needs builtin: one of %s", fp.Key, builtinNames(builtins))
+	hasCommand := fp.Command != nil
+	switch {
+	case fp.Builtin != "" && hasCommand:
+		return p, []any{"command"}, jobs.Errorf(jobs.EINVALID, "process %q has both builtin: and command:; give exactly one", fp.Key)
+	case fp.Builtin == "" && !hasCommand:
+		return p, nil, jobs.Errorf(jobs.EINVALID, "process %q needs builtin: (one of %s) or command: [program, args…]", fp.Key, builtinNames(builtins))
+	case hasCommand:
+		return fp.commandProcess(p)
 	}
 	b, ok := builtins[fp.Builtin]
 	if !ok {
-		return p, jobs.Errorf(jobs.EINVALID, "process %q: unknown builtin %q (use one of %s)", fp.Key, fp.Builtin, builtinNames(builtins))
+		return p, []any{"builtin"}, jobs.Errorf(jobs.EINVALID, "process %q: unknown builtin %q (use one of %s)", fp.Key, fp.Builtin, builtinNames(builtins))
 	}
-	if len(fp.Arguments) > 0 {
-		return p, jobs.Errorf(jobs.EINVALID, "process %q: a builtin process declares its own arguments; remove arguments:", fp.Key)
+	for _, f := range []struct {
+		key string
+		set bool
+	}{{"env", fp.Env != nil}, {"workingDir", fp.WorkingDir != ""}, {"timeout", fp.Timeout != ""}} {
+		if f.set {
+			return p, []any{f.key}, jobs.Errorf(jobs.EINVALID, "process %q: %s: applies to command processes only, not to a builtin", fp.Key, f.key)
+		}
+	}
+	if fp.Arguments != nil {
+		return p, []any{"arguments"}, jobs.Errorf(jobs.EINVALID, "process %q: a builtin process declares its own arguments; remove arguments:", fp.Key)
 	}
 	p.Builtin = fp.Builtin
 	p.Arguments = b.Arguments
-	return p, nil
+	return p, nil, nil
+}
+
+// commandProcess fills p from a declared command process. The command and working
+// directory are used as given: jobgate neither resolves nor checks them at start.
+func (fp fileProcess) commandProcess(p jobs.Process) (jobs.Process, []any, error) {
+	if len(fp.Command) == 0 || fp.Command[0] == "" {
+		return p, []any{"command"}, jobs.Errorf(jobs.EINVALID, "process %q: command: needs the program first, e.g. [\"./report.sh\", \"--fast\"]", fp.Key)
+	}
+	for _, name := range slices.Sorted(maps.Keys(fp.Env)) {
+		switch {
+		case name == "" || strings.ContainsAny(name, "=\x00"):
+			return p, []any{"env"}, jobs.Errorf(jobs.EINVALID, "process %q: env: %q is not a variable name", fp.Key, name)
+		case strings.HasPrefix(strings.ToUpper(name), "JOBGATE_"):
+			return p, []any{"env", name}, jobs.Errorf(jobs.EINVALID, "process %q: env: %s: names starting with JOBGATE_ are set by jobgate", fp.Key, name)
+		case strings.ContainsRune(fp.Env[name], 0):
+			return p, []any{"env", name}, jobs.Errorf(jobs.EINVALID, "process %q: env: %s: a value cannot hold a NUL character", fp.Key, name)
+		}
+	}
+	if fp.Timeout != "" {
+		d, err := time.ParseDuration(fp.Timeout)
+		if err != nil || d <= 0 {
+			return p, []any{"timeout"}, jobs.Errorf(jobs.EINVALID, "process %q: timeout %q: want a positive Go duration such as 90s, 10m or 2h", fp.Key, fp.Timeout)
+		}
+		p.Timeout = d
+	}
+	p.Arguments = map[string]jobs.Argument{}
+	for _, name := range slices.Sorted(maps.Keys(fp.Arguments)) {
+		fa := fp.Arguments[name]
+		a, field, err := fa.argument(name)
+		if err != nil {
+			return p, append([]any{"arguments", name}, field...), jobs.Errorf(jobs.EINVALID, "process %q: argument %q: %s", fp.Key, name, err)
+		}
+		p.Arguments[name] = a
+	}
+	p.Command = append([]string(nil), fp.Command...)
+	p.Env = fp.Env
+	p.WorkingDir = fp.WorkingDir
+	return p, nil, nil
+}
+
+// argument checks one declared argument. On error it also returns the key at fault.
+func (fa fileArgument) argument(name string) (jobs.Argument, []any, error) {
+	a := jobs.Argument{Type: jobs.ArgumentType(fa.Type), Required: fa.Required}
+	switch {
+	case name == "" || strings.HasPrefix(name, "$"):
+		return a, nil, fmt.Errorf("an argument name cannot be empty or start with $ (those keys of a call body are jobgate's)")
+	case fa.Type == "":
+		return a, nil, fmt.Errorf("type: is required (string, number, integer, boolean, object or array)")
+	case !a.Type.Valid():
+		return a, []any{"type"}, fmt.Errorf("unknown type %q (use string, number, integer, boolean, object or array)", fa.Type)
+	}
+	if fa.Default != nil {
+		bound, err := jobs.BindArguments(map[string]jobs.Argument{name: {Type: a.Type}}, nil, map[string]any{name: fa.Default}, false)
+		if err != nil {
+			detail := jobs.ErrorMessage(err)
+			var je *jobs.Error
+			if errors.As(err, &je) && len(je.Fields) > 0 {
+				detail = je.Fields[0].Detail
+			}
+			return a, []any{"default"}, fmt.Errorf("default: %s", detail)
+		}
+		a.Default = bound[name]
+	}
+	return a, nil, nil
 }
 
 func builtinNames(builtins map[string]robot.Builtin) string {

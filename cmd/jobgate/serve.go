@@ -159,6 +159,16 @@ func serve(ctx context.Context, f serveFlags, stdout io.Writer, log *slog.Logger
 		return err
 	}
 	defer store.Close()
+	// What the management API creates lives in the job store, beside the jobs.
+	defs, ok := store.(trigger.Definitions)
+	if !ok {
+		return fmt.Errorf("the %T store cannot keep API-made releases and triggers", store)
+	}
+	builtinArgs := make(map[string]map[string]jobs.Argument, len(builtins))
+	for name, b := range builtins {
+		builtinArgs[name] = b.Arguments
+	}
+	cat.Persist(trigger.StoreConfig{Definitions: defs, Builtins: builtinArgs, ConfigFile: f.config})
 	var capKey []byte
 	switch {
 	case f.capabilitySecret != "":

@@ -286,17 +286,21 @@ func testFinish(t *testing.T, s jobs.Store, c *Clock) {
 	if got.OutputArguments["sum"] != 5.0 || got.State != jobs.Successful {
 		t.Fatalf("stored job = %+v, want Successful with sum 5", got)
 	}
-	waitEvent(t, events, j.Key, jobs.Successful)
+	ev := waitEvent(t, events, j.Key, jobs.Successful)
+	if ev.Job == nil || ev.Job.ID != j.ID || ev.Job.Org != tenantA.Org || ev.Job.Tenant != tenantA.Tenant ||
+		ev.Job.OutputArguments["sum"] != 5.0 || ev.Job.State != jobs.Successful {
+		t.Fatalf("final event carries %+v; want the finished job with its output", ev.Job)
+	}
 }
 
-func waitEvent(t *testing.T, events chan jobs.Event, key string, st jobs.State) {
+func waitEvent(t *testing.T, events chan jobs.Event, key string, st jobs.State) jobs.Event {
 	t.Helper()
 	deadline := time.After(5 * time.Second)
 	for {
 		select {
 		case ev := <-events:
 			if ev.Kind == jobs.EventChanged && ev.Key == key && ev.State == st {
-				return
+				return ev
 			}
 		case <-deadline:
 			t.Fatalf("no event for job %s reaching %s", key, st)
@@ -368,7 +372,9 @@ func testLeaseLapse(t *testing.T, s jobs.Store, c *Clock) {
 	if got.State != jobs.Faulted || got.Info == "" {
 		t.Fatalf("job after lease lapse = %s %q; want Faulted with a reason", got.State, got.Info)
 	}
-	waitEvent(t, events, j.Key, jobs.Faulted)
+	if ev := waitEvent(t, events, j.Key, jobs.Faulted); ev.Job != nil && ev.Job.Info != got.Info {
+		t.Fatalf("final event Info = %q, want %q", ev.Job.Info, got.Info)
+	}
 	if n, _ := s.Reap(context.Background()); n != 0 {
 		t.Fatalf("second Reap ended %d jobs, want 0", n)
 	}
