@@ -71,7 +71,10 @@ type Store interface {
 	// List returns one page of t's jobs matching q, and how many matched in all.
 	List(ctx context.Context, t Tenant, q ListQuery) ([]Job, int, error)
 	// Claim moves the oldest Pending job to Running with a lease held by owner until
-	// now+lease and records robot on it. Codes: ENOTFOUND (nothing pending).
+	// now+lease and records robot on it. owner identifies one claim attempt: a caller whose
+	// Claim failed without an answer (EUNAVAILABLE) retries with the same owner and gets the
+	// job the lost reply carried, if any; a new attempt uses a new owner.
+	// Codes: ENOTFOUND (nothing pending).
 	Claim(ctx context.Context, owner string, robot RobotRef, lease time.Duration) (Job, error)
 	// Renew extends owner's lease and records progress when p is not nil. It returns the job
 	// (whose State tells the robot whether a stop was requested).

@@ -13,6 +13,8 @@ package redisstore
 //	{P}:idem:<org>/<tenant>:<scope>:<idempotency key>
 //	                        string "<job key>|<fingerprint>|<expires unix ms>", with a TTL
 //	{P}:log:<key>           string the job's log (tail of its output); expires with the job
+//	{P}:claim:<owner>       string the job a robot slot holds, so a claim whose reply was lost
+//	                        is handed to the same slot again; expires with the lease
 //	{P}:capkey              string the shared capability-signing key
 //	{P}:events              pub/sub channel of "<key>|<state>" notifications
 //
@@ -32,6 +34,7 @@ type keys struct {
 func newKeys(prefix string) keys { return keys{base: "{" + prefix + "}:"} }
 
 func (k keys) job(key string) string     { return k.base + "job:" + key }
+func (k keys) claim(owner string) string { return k.base + "claim:" + owner }
 func (k keys) log(key string) string     { return k.base + "log:" + key }
 func (k keys) pending() string           { return k.base + "pending" }
 func (k keys) leases() string            { return k.base + "leases" }

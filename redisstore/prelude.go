@@ -29,7 +29,8 @@ var prelude = func() string {
 -- deadline, schedules its deletion after the retention, and publishes the change.
 -- base: key base "{P}:"; now: unix ns; expAt: unix ms of deletion; ttl: Redis TTL in ms.
 local function finalize(base, jk, k, st, info, output, now, expAt, ttl, channel)
-  local ot = redis.call('HMGET', jk, 'org', 'tenant')
+  local ot = redis.call('HMGET', jk, 'org', 'tenant', 'owner')
+  if ot[3] and ot[3] ~= '' then redis.call('DEL', base .. 'claim:' .. ot[3]) end
   redis.call('HSET', jk, 'state', st, 'info', info, 'output', output, 'end', now, 'owner', '', 'lease', '')
   redis.call('ZREM', base .. 'leases', k)
   redis.call('ZREM', base .. 'deadlines', k)

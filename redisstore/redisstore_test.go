@@ -67,3 +67,33 @@ func TestReap_KeepsUpWithMoreThanOneBatch(t *testing.T) {
 		t.Fatalf("one Reap left %d of %d expired jobs", total, n)
 	}
 }
+
+func TestClaim_LostReplyIsHandedToTheSameSlotAgain(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	clock := jobstest.NewClock()
+	s := newStore(t, srv, jobstest.Options{Now: clock.Now, Retention: time.Minute})
+	ctx := context.Background()
+	j, _, err := s.Create(ctx, jobs.CreateRequest{Job: jobs.Job{Org: "o", Tenant: "t"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := s.Claim(ctx, "slot-1", jobs.RobotRef{}, time.Minute)
+	if err != nil || first.Key != j.Key {
+		t.Fatalf("Claim = %v, %v", first.Key, err)
+	}
+	// The slot never saw that reply and claims again: it gets its job back, not nothing.
+	again, err := s.Claim(ctx, "slot-1", jobs.RobotRef{}, time.Minute)
+	if err != nil || again.Key != j.Key || again.State != jobs.Running {
+		t.Fatalf("second Claim by the same slot = %v %s, %v; want its job again", again.Key, again.State, err)
+	}
+	if _, err := s.Claim(ctx, "slot-2", jobs.RobotRef{}, time.Minute); jobs.ErrorCode(err) != jobs.ENOTFOUND {
+		t.Fatalf("another slot's Claim = %v, want nothing pending", err)
+	}
+	if _, err := s.Finish(ctx, j.Key, "slot-1", jobs.Result{State: jobs.Successful}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Claim(ctx, "slot-1", jobs.RobotRef{}, time.Minute); jobs.ErrorCode(err) != jobs.ENOTFOUND {
+		t.Fatalf("Claim after Finish = %v, want nothing (the claim record is gone)", err)
+	}
+}

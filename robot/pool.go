@@ -165,11 +165,18 @@ func (p *Pool) onEvent(ev jobs.Event) {
 	}
 }
 
-func (p *Pool) slot(ctx context.Context, owner string) {
+func (p *Pool) slot(ctx context.Context, name string) {
 	idle := time.NewTicker(p.cfg.IdleCheck)
 	defer idle.Stop()
+	// Each claim attempt has its own owner id, kept while the answer is uncertain (the store
+	// was unreachable): retrying with the same id gets the job the lost reply carried.
+	attempt := 0
 	for ctx.Err() == nil {
+		owner := fmt.Sprintf("%s#%d", name, attempt)
 		job, err := p.cfg.Store.Claim(ctx, owner, p.robot, p.cfg.Lease)
+		if err == nil || jobs.ErrorCode(err) == jobs.ENOTFOUND {
+			attempt++
+		}
 		if err == nil {
 			p.run(job, owner)
 			continue

@@ -244,7 +244,7 @@ func testConcurrentClaims(t *testing.T, s jobs.Store, c *Clock) {
 		go func(owner string) {
 			defer wg.Done()
 			for {
-				j, err := s.Claim(context.Background(), owner, robotR, time.Minute)
+				j, err := s.Claim(context.Background(), fmt.Sprintf("%s#%d", owner, claimed.Load()), robotR, time.Minute)
 				if jobs.ErrorCode(err) == jobs.ENOTFOUND {
 					return
 				}
