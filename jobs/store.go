@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"sort"
 	"time"
 )
 
@@ -107,4 +108,28 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.
 	Close() error
+}
+
+// Page orders the jobs that matched q (by q.Less, then Id) and cuts q's page from them. It
+// returns the page and how many matched. Both stores filter with q.Match, then call Page.
+func (q ListQuery) Page(matched []Job) ([]Job, int) {
+	less := q.Less
+	if less == nil {
+		less = func(a, b *Job) bool { return a.ID < b.ID }
+	}
+	sort.SliceStable(matched, func(i, k int) bool {
+		if less(&matched[i], &matched[k]) {
+			return true
+		}
+		if less(&matched[k], &matched[i]) {
+			return false
+		}
+		return matched[i].ID < matched[k].ID
+	})
+	total := len(matched)
+	matched = matched[min(max(q.Skip, 0), total):]
+	if q.Top > 0 && len(matched) > q.Top {
+		matched = matched[:q.Top]
+	}
+	return matched, total
 }

@@ -4,7 +4,6 @@ package memstore
 
 import (
 	"context"
-	"sort"
 	"sync"
 	"time"
 
@@ -187,31 +186,8 @@ func (s *Store) List(ctx context.Context, t jobs.Tenant, q jobs.ListQuery) ([]jo
 		}
 	}
 	s.mu.Unlock()
-	less := q.Less
-	if less == nil {
-		less = func(a, b *jobs.Job) bool { return a.ID < b.ID }
-	}
-	sort.SliceStable(all, func(i, k int) bool {
-		if less(&all[i], &all[k]) {
-			return true
-		}
-		if less(&all[k], &all[i]) {
-			return false
-		}
-		return all[i].ID < all[k].ID
-	})
-	total := len(all)
-	if q.Skip > 0 {
-		if q.Skip >= len(all) {
-			all = nil
-		} else {
-			all = all[q.Skip:]
-		}
-	}
-	if q.Top > 0 && len(all) > q.Top {
-		all = all[:q.Top]
-	}
-	return all, total, nil
+	page, total := q.Page(all)
+	return page, total, nil
 }
 
 // Claim implements jobs.Store.

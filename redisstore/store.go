@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -224,27 +223,8 @@ func (s *Store) List(ctx context.Context, t jobs.Tenant, q jobs.ListQuery) ([]jo
 			}
 		}
 	}
-	less := q.Less
-	if less == nil {
-		less = func(a, b *jobs.Job) bool { return a.ID < b.ID }
-	}
-	sort.SliceStable(all, func(i, k int) bool {
-		if less(&all[i], &all[k]) {
-			return true
-		}
-		if less(&all[k], &all[i]) {
-			return false
-		}
-		return all[i].ID < all[k].ID
-	})
-	total := len(all)
-	if q.Skip > 0 {
-		all = all[min(q.Skip, len(all)):]
-	}
-	if q.Top > 0 && len(all) > q.Top {
-		all = all[:q.Top]
-	}
-	return all, total, nil
+	page, total := q.Page(all)
+	return page, total, nil
 }
 
 // fromHash turns a job hash into a Job.
