@@ -42,13 +42,22 @@ func measureRobots(t *testing.T, e *env) {
 	if r.Total < int64(e.plan.backlog) {
 		t.Fatalf("queued only %d of %d jobs: %s", r.Total, e.plan.backlog, r.FirstError)
 	}
-	// A request cut off when the run stopped may still have made a job: count them.
-	pending, err := countJobs(ctx, api, tok, "State eq 'Pending'")
+	// A request the load generator cut off when it reached its limit may still be making a
+	// job on the server. Stopping the server drains every request in flight (SIGTERM), so a
+	// fresh API-only server then counts the backlog exactly.
+	api.Stop()
+	counter := startJobgate(t, e.bin, append(append(e.keys.serverArgs(), redisArgs...), "--robots", "0")...)
+	pending, err := countJobs(ctx, counter, tok, "State eq 'Pending'")
 	if err != nil {
 		t.Fatal(err)
 	}
+	if all, err := countJobs(ctx, counter, tok, "Id gt 0"); err != nil {
+		t.Fatal(err)
+	} else if all != pending {
+		t.Fatalf("the backlog holds %d jobs, %d of them Pending: an API-only server ran a job", all, pending)
+	}
 	res.Backlog = pending
-	api.Stop()
+	counter.Stop()
 
 	settle()
 	robots := startJobgate(t, e.bin, append(append(e.keys.serverArgs(), redisArgs...), "--robots", fmt.Sprint(robotSlots))...)
