@@ -132,8 +132,9 @@ func measureHeld(t *testing.T, e *env) {
 		if res.AloneHeld > 0 {
 			res.AlonePerCall = float64(res.AlonePeak.RSS-res.AloneBase.RSS) / float64(res.AloneHeld)
 		}
-		t.Logf("without robots: %d held, server RSS %d MiB → %d MiB (%.1f KiB per held call), goroutines %.0f → %.0f; %d calls failed (%v)",
+		t.Logf("without robots: %d held, server RSS %d MiB → %d MiB (%.1f KiB per held call), goroutines %.0f → %.0f, heap in use %.0f → %.0f MiB, stacks %.0f → %.0f MiB; %d calls failed (%v)",
 			res.AloneHeld, res.AloneBase.RSS>>20, res.AlonePeak.RSS>>20, res.AlonePerCall/1024, res.AloneBase.Goroutines, res.AlonePeak.Goroutines,
+			res.AloneBase.HeapInuse/(1<<20), res.AlonePeak.HeapInuse/(1<<20), res.AloneBase.StackInuse/(1<<20), res.AlonePeak.StackInuse/(1<<20),
 			failed, firstErr)
 		if failed > 0 {
 			t.Errorf("without robots: %d of %d calls failed; first: %v\nserver log:\n%s", failed, n, firstErr, jg.LogTail(20))
@@ -195,9 +196,9 @@ watch:
 			cpu = append(cpu, cpuSample{time.Now(), srv, rds})
 		}
 	}
-	t.Logf("%d calls launched in %v, %d held at most (all held after %v), server RSS %d MiB → %d MiB, goroutines %.0f → %.0f",
+	t.Logf("%d calls launched in %v, %d held at most (all held after %v), server RSS %d MiB → %d MiB, goroutines %.0f → %.0f, heap in use %.0f → %.0f MiB, stacks %.0f → %.0f MiB",
 		n, launched.Round(time.Millisecond), res.PeakHeld, res.Ramp.Round(time.Millisecond), res.Base.RSS>>20, res.Peak.RSS>>20,
-		res.Base.Goroutines, res.Peak.Goroutines)
+		res.Base.Goroutines, res.Peak.Goroutines, res.Base.HeapInuse/(1<<20), res.Peak.HeapInuse/(1<<20), res.Base.StackInuse/(1<<20), res.Peak.StackInuse/(1<<20))
 	if res.PeakHeld > 0 {
 		res.PerCall = float64(res.Peak.RSS-res.Base.RSS) / float64(res.PeakHeld)
 	}

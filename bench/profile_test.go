@@ -202,7 +202,7 @@ func startInProcess(t *testing.T, e *env) string {
 	}
 	waiter := callmode.NewWaiter(store, callmode.WaiterConfig{})
 	t.Cleanup(waiter.Close)
-	metrics := server.NewMetrics(func() float64 { return float64(waiter.Held()) })
+	metrics := server.NewMetrics(func() float64 { return float64(waiter.Held()) }, func() float64 { return float64(waiter.Parked()) })
 	srv := server.New(server.Config{Store: store, Catalog: cat, Verifier: verifier, Capabilities: caps, Waiter: waiter,
 		Metrics: metrics, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

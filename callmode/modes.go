@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -39,6 +40,16 @@ type Config struct {
 	// CapabilityTTL is how long a capability URL works, counted from the job's creation.
 	// Optional. Default 24h.
 	CapabilityTTL time.Duration
+	// ParkAfter is how long a held LongPolling request keeps its goroutine before its
+	// connection is parked in the Waiter (see park.go): a short wait keeps the connection
+	// alive for the client's next request, a long one costs a fraction of the memory.
+	// Optional. Default 0: park as soon as the job is found not final. Negative: never park.
+	ParkAfter time.Duration
+	// Answered is called with the call mode and status of each invocation answered after
+	// its request was parked (the server's own middleware counts the others). Optional.
+	Answered func(mode string, status int)
+	// Logger logs. Optional. Default slog.Default().
+	Logger *slog.Logger
 	// Now is the clock. Optional. Default time.Now.
 	Now func() time.Time
 }
@@ -61,6 +72,9 @@ func New(cfg Config) *Modes {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	return &Modes{cfg: cfg}
@@ -130,8 +144,25 @@ func (m *Modes) Wait(c echo.Context) error {
 }
 
 // hold waits for the job, then answers with its output, or with a redirect to hop n+1.
+// After ParkAfter it parks the request instead of keeping its goroutine.
 func (m *Modes) hold(c echo.Context, t jobs.Tenant, key string, wait time.Duration, n int) error {
-	job, err := m.cfg.Waiter.WaitFinal(c.Request().Context(), t, key, wait)
+	deadline := time.Now().Add(wait) // the Waiter's timers run on the real clock
+	first := wait
+	if m.cfg.ParkAfter >= 0 {
+		first = min(wait, m.cfg.ParkAfter)
+	}
+	job, err := m.cfg.Waiter.WaitFinal(c.Request().Context(), t, key, first)
+	if err == nil && !job.State.Final() && first < wait && !m.cfg.Waiter.Draining() {
+		if m.park(c, t, job, deadline, n) {
+			return nil
+		}
+	}
+	if (err == nil && !job.State.Final() || jobs.ErrorCode(err) == jobs.EUNAVAILABLE) && first < wait && !m.cfg.Waiter.Draining() {
+		// Not parked (HTTP/2), or the store did not answer yet: hold on with the goroutine.
+		if rest := time.Until(deadline); rest > 0 {
+			job, err = m.cfg.Waiter.WaitFinal(c.Request().Context(), t, key, rest)
+		}
+	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return nil // the client left; the job goes on

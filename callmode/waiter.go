@@ -10,8 +10,10 @@ import (
 )
 
 // Waiter is the hub that holds requests until their job is final. It listens to the store's
-// one notification stream and wakes the requests waiting on a job; a held request costs its
-// goroutine, a channel and a timer, and no polling.
+// one notification stream and wakes the requests waiting on a job, with no polling. A request
+// is held in one of two ways: WaitFinal keeps its goroutine (a channel and two timers more);
+// Park keeps only its answer function and one timer, once the request's connection was
+// taken from the HTTP server (see park.go), so that thousands of long waits cost little.
 type Waiter struct {
 	store   jobs.Store
 	recheck time.Duration
@@ -19,9 +21,12 @@ type Waiter struct {
 
 	mu       sync.Mutex
 	waiting  map[string]map[chan *jobs.Job]struct{} // job key → wake channels (nil: re-read)
+	parked   map[string]map[*parkedHold]struct{}    // job key → parked holds
 	draining chan struct{}
 	drained  bool
-	held     atomic.Int64
+	held     atomic.Int64   // holds of either kind
+	nParked  atomic.Int64   // parked holds
+	answers  sync.WaitGroup // parked holds not answered yet
 }
 
 // WaiterConfig configures a Waiter.
@@ -40,6 +45,7 @@ func NewWaiter(store jobs.Store, cfg WaiterConfig) *Waiter {
 		store:    store,
 		recheck:  cfg.Recheck,
 		waiting:  map[string]map[chan *jobs.Job]struct{}{},
+		parked:   map[string]map[*parkedHold]struct{}{},
 		draining: make(chan struct{}),
 	}
 	w.cancel = store.Subscribe(w.onEvent)
@@ -49,17 +55,38 @@ func NewWaiter(store jobs.Store, cfg WaiterConfig) *Waiter {
 // Close stops listening to the store.
 func (w *Waiter) Close() { w.cancel() }
 
-// Held returns how many requests are held now.
+// Held returns how many requests are held now, parked ones included.
 func (w *Waiter) Held() int64 { return w.held.Load() }
 
+// Parked returns how many of the held requests are parked.
+func (w *Waiter) Parked() int64 { return w.nParked.Load() }
+
 // Drain makes every held request, and every later one, stop waiting at once (the server is
-// shutting down: they answer with their next hop).
+// shutting down: they answer with their next hop). WaitParked waits for the parked ones'
+// answers to be written.
 func (w *Waiter) Drain() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if !w.drained {
-		w.drained = true
-		close(w.draining)
+	if w.drained {
+		return
+	}
+	w.drained = true
+	close(w.draining)
+	for _, set := range w.parked {
+		for p := range set {
+			w.take(p)
+			go w.answer(p, jobs.Job{}, nil)
+		}
+	}
+}
+
+// Draining reports whether Drain was called.
+func (w *Waiter) Draining() bool {
+	select {
+	case <-w.draining:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -75,10 +102,21 @@ func (w *Waiter) onEvent(ev jobs.Event) {
 				wake(ch, nil)
 			}
 		}
+		if len(w.parked) > 0 {
+			go w.recheckAll()
+		}
 		return
 	}
 	for ch := range w.waiting[ev.Key] {
 		wake(ch, ev.Job)
+	}
+	for p := range w.parked[ev.Key] {
+		if j := ev.Job; j != nil && j.Org == p.t.Org && j.Tenant == p.t.Tenant && j.State.Final() {
+			w.take(p)
+			go w.answer(p, *j, nil) // the notification carried the final job: no read
+		} else {
+			go w.recheckParked(p)
+		}
 	}
 }
 

@@ -17,8 +17,9 @@ type Metrics struct {
 	duration    prometheus.Histogram
 }
 
-// NewMetrics registers jobgate's metrics; held reports the number of held requests now.
-func NewMetrics(held func() float64) *Metrics {
+// NewMetrics registers jobgate's metrics; held reports the number of held requests now, and
+// parked how many of them are parked.
+func NewMetrics(held, parked func() float64) *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
 		invocations: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -39,7 +40,11 @@ func NewMetrics(held func() float64) *Metrics {
 		Name: "jobgate_held_requests",
 		Help: "LongPolling requests held now.",
 	}, held)
-	m.Registry.MustRegister(m.invocations, m.finished, m.duration, held2,
+	parked2 := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "jobgate_parked_requests",
+		Help: "Held LongPolling requests whose connection is parked (no goroutine of their own).",
+	}, parked)
+	m.Registry.MustRegister(m.invocations, m.finished, m.duration, held2, parked2,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

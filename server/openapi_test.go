@@ -42,7 +42,7 @@ func newRoutesServer(t *testing.T) *Server {
 	t.Cleanup(waiter.Close)
 	return New(Config{
 		Store: store, Catalog: trigger.NewCatalog(), Verifier: verifier, Capabilities: caps,
-		Waiter: waiter, Metrics: NewMetrics(func() float64 { return 0 }),
+		Waiter: waiter, Metrics: NewMetrics(func() float64 { return 0 }, func() float64 { return 0 }),
 	})
 }
 

@@ -6,6 +6,7 @@ package server
 import (
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,6 +38,9 @@ type Config struct {
 	PublicURL string
 	// Hop is the longest a LongPolling request is held. Optional. Default 50s.
 	Hop time.Duration
+	// ParkAfter is how long a held request keeps its goroutine before its connection is
+	// parked in the Waiter. Optional. Default 0: at once. Negative: never.
+	ParkAfter time.Duration
 	// LongPollMax is the longest a LongPolling job may run. Optional. Default 15m.
 	LongPollMax time.Duration
 	// CORSOrigins are the allowed browser origins ("*" allowed). Optional. Default none.
@@ -69,6 +73,7 @@ func New(cfg Config) *Server {
 	s.modes = callmode.New(callmode.Config{
 		Store: cfg.Store, Waiter: cfg.Waiter, Verifier: cfg.Verifier, Capabilities: cfg.Capabilities,
 		Settings: cfg.Catalog.Settings, PublicURL: cfg.PublicURL, Hop: cfg.Hop,
+		ParkAfter: cfg.ParkAfter, Answered: cfg.Metrics.Invoked, Logger: cfg.Logger,
 	})
 	s.invoker = trigger.NewHandler(trigger.Config{
 		Catalog: cfg.Catalog, Store: cfg.Store, Modes: s.modes, MaxBody: cfg.MaxBody, LongPollMax: cfg.LongPollMax,
@@ -127,8 +132,12 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		if len(path) > 200 {
 			path = path[:200] + "…"
 		}
+		status := strconv.Itoa(c.Response().Status)
+		if parked, _ := c.Get(callmode.ContextKeyParked).(bool); parked {
+			status = "parked" // its answer comes later, from the Waiter
+		}
 		s.cfg.Logger.Debug("request", "method", c.Request().Method, "path", strings.ToValidUTF8(path, "?"),
-			"status", c.Response().Status, "took", time.Since(start),
+			"status", status, "took", time.Since(start),
 			"requestId", c.Response().Header().Get(echo.HeaderXRequestID))
 		return nil
 	}
@@ -140,6 +149,9 @@ func (s *Server) countInvocations(next echo.HandlerFunc) echo.HandlerFunc {
 		err := next(c)
 		if err != nil {
 			c.Error(err)
+		}
+		if parked, _ := c.Get(callmode.ContextKeyParked).(bool); parked {
+			return nil // counted when the Waiter answers it (Modes' Answered)
 		}
 		mode, _ := c.Get(trigger.ContextKeyCallMode).(string)
 		s.cfg.Metrics.Invoked(mode, c.Response().Status)

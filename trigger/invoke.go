@@ -40,7 +40,7 @@ type Handler struct {
 
 // ContextKeyCallMode is the echo.Context key under which Invoke records the chosen mode
 // (for metrics).
-const ContextKeyCallMode = "jobgate.callMode"
+const ContextKeyCallMode = callmode.ContextKeyCallMode
 
 // NewHandler returns the invocation handler.
 func NewHandler(cfg Config) *Handler {

@@ -127,6 +127,7 @@ type response struct {
 	Header http.Header
 	Body   []byte
 	URL    string // final URL (after redirects)
+	Close  bool   // the server closes the connection after this answer ("Connection: close")
 }
 
 func (r response) json(t *testing.T) map[string]any {
@@ -185,7 +186,7 @@ func do(t *testing.T, c *http.Client, method, url, tok string, body any, headers
 	if !outside {
 		checkOpenAPI(t, res, data) // every answer must be one openapi.json describes
 	}
-	return response{Status: res.StatusCode, Header: res.Header, Body: data, URL: res.Request.URL.String()}
+	return response{Status: res.StatusCode, Header: res.Header, Body: data, URL: res.Request.URL.String(), Close: res.Close}
 }
 
 // wantStatus fails the test unless r has the status.

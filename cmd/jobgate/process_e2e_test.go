@@ -27,7 +27,8 @@ func TestBinary(t *testing.T) {
 	t.Parallel()
 	bin := buildJobgate(t)
 
-	t.Run("SIGTERM_AnswersHeldLongPollWith303HopAndExits0", func(t *testing.T) { testSIGTERMDrains(t, bin) })
+	t.Run("SIGTERM_AnswersHeldLongPollWith303HopAndExits0", func(t *testing.T) { testSIGTERMDrains(t, bin, "1m") })
+	t.Run("SIGTERM_AnswersParkedLongPollWith303HopAndExits0", func(t *testing.T) { testSIGTERMDrains(t, bin, "0s") })
 	t.Run("ServeDev_WithoutSecretPrintsAWorkingTokenAndCurlLines", func(t *testing.T) { testServeDevPrintsToken(t, bin) })
 	t.Run("Token_PrintsOnlyAJWTTheServerAccepts", func(t *testing.T) { testTokenCommand(t, bin) })
 	t.Run("Invoke_FollowsEachCallModeToTheOutput", func(t *testing.T) { testInvokeCommand(t, bin) })
@@ -162,6 +163,7 @@ func runChild(t *testing.T, bin string, env []string, args ...string) (string, s
 type asyncResult struct {
 	Status   int
 	Location string
+	Header   http.Header
 	Body     []byte
 	Err      error
 }
@@ -187,7 +189,7 @@ func sendAsync(url, tok string, body any) <-chan asyncResult {
 		}
 		defer res.Body.Close()
 		b, err := io.ReadAll(res.Body)
-		ch <- asyncResult{Status: res.StatusCode, Location: res.Header.Get("Location"), Body: b, Err: err}
+		ch <- asyncResult{Status: res.StatusCode, Location: res.Header.Get("Location"), Header: res.Header, Body: b, Err: err}
 	}()
 	return ch
 }
@@ -195,14 +197,20 @@ func sendAsync(url, tok string, body any) <-chan asyncResult {
 // waitHeld polls base's /metrics until jobgate_held_requests is n.
 func waitHeld(t *testing.T, base string, n float64) {
 	t.Helper()
+	waitMetric(t, base, "jobgate_held_requests", n)
+}
+
+// waitMetric polls base's /metrics until the metric is n.
+func waitMetric(t *testing.T, base, metric string, n float64) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		r := do(t, noFollow, "GET", base+"/metrics", "", nil)
-		if v, ok := metricValue(string(r.Body), "jobgate_held_requests"); ok && v == n {
+		if v, ok := metricValue(string(r.Body), metric); ok && v == n {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("jobgate_held_requests did not reach %v:\n%s", n, r.Body)
+			t.Fatalf("%s did not reach %v:\n%s", metric, n, r.Body)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -217,14 +225,19 @@ func wantSum5(t *testing.T, r response) {
 	}
 }
 
-func testSIGTERMDrains(t *testing.T, bin string) {
+// testSIGTERMDrains holds a LongPolling call, with its goroutine (park "1m") or parked
+// (park "0s"), and sends SIGTERM.
+func testSIGTERMDrains(t *testing.T, bin, park string) {
 	t.Parallel()
 	p := startChild(t, bin, childEnv(), "serve", "--dev", "--listen", "127.0.0.1:0", "--jwt-secret", testSecret,
-		"--long-poll-hop", "30s", "--drain-timeout", "1s")
+		"--long-poll-hop", "30s", "--drain-timeout", "1s", "--long-poll-park", park)
 	base := p.waitListening(t)
 	tenant := base + "/default/default/orchestrator_"
 	held := sendAsync(tenant+"/t/sleep", token(t), map[string]any{"seconds": 20, "$callMode": "LongPolling"})
 	waitHeld(t, base, 1)
+	if park == "0s" {
+		waitMetric(t, base, "jobgate_parked_requests", 1)
+	}
 
 	start := time.Now()
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {

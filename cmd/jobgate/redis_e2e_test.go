@@ -104,10 +104,23 @@ func collect(t *testing.T, answers <-chan response, n int, within time.Duration,
 	}
 }
 
+// heldKinds runs fn with the calls held with their goroutine, and parked at once.
+func heldKinds(t *testing.T, fn func(t *testing.T, park string)) {
+	for _, k := range []struct{ name, park string }{{"goroutine", "1m"}, {"parked", "0s"}} {
+		t.Run(k.name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, k.park)
+		})
+	}
+}
+
 func TestRedis_RestartWhile50LongPollsAreHeld_AllAnswered(t *testing.T) {
-	t.Parallel()
+	heldKinds(t, testRestartWhileHeld)
+}
+
+func testRestartWhileHeld(t *testing.T, park string) {
 	r := redistest.Start(t)
-	s := startServer(t, "--redis", r.URL(), "--robots", "50")
+	s := startServer(t, "--redis", r.URL(), "--robots", "50", "--long-poll-park", park)
 	const n = 50
 	answers := holdLongPolls(t, s, n, 2)
 	waitHeldAtLeast(t, s, n)
@@ -133,10 +146,13 @@ func TestRedis_RestartWhile50LongPollsAreHeld_AllAnswered(t *testing.T) {
 }
 
 func TestRedis_DroppedSubscriptionWhileCallsAreHeld_AllAnswered(t *testing.T) {
-	t.Parallel()
+	heldKinds(t, testDroppedSubscriptionWhileHeld)
+}
+
+func testDroppedSubscriptionWhileHeld(t *testing.T, park string) {
 	r := redistest.Start(t)
 	// A long safety-net recheck would hide a lost wake-up; the hop is long too.
-	s := startServer(t, "--redis", r.URL(), "--robots", "20")
+	s := startServer(t, "--redis", r.URL(), "--robots", "20", "--long-poll-park", park)
 	const n = 20
 	answers := holdLongPolls(t, s, n, 1.5)
 	waitHeldAtLeast(t, s, n)

@@ -33,8 +33,10 @@ type serveFlags struct {
 	dev                                              bool
 	robots                                           int
 	hop, longPollMax, retention, lease, drainTimeout time.Duration
+	park                                             time.Duration
 	jwtSecret, jwtPublicKey, jwtIssuer, jwtAudience  string
 	capabilitySecret, corsOrigins, logLevel          string
+	debugListen                                      string
 	maxBody                                          int64
 }
 
@@ -52,6 +54,8 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.BoolVar(&f.dev, "dev", false, "load the sample processes and triggers; without a JWT key, make one and print a token and curl lines")
 	fs.IntVar(&f.robots, "robots", runtime.NumCPU(), "in-process robot slots (concurrent jobs); 0 = API only")
 	fs.DurationVar(&f.hop, "long-poll-hop", 50*time.Second, "longest one LongPolling request is held before a 303 hop")
+	fs.DurationVar(&f.park, "long-poll-park", time.Second,
+		"how long a held LongPolling request keeps its goroutine before its connection is parked (answered later with Connection: close); 0 = at once, at least --long-poll-hop = never")
 	fs.DurationVar(&f.longPollMax, "long-poll-max", 15*time.Minute, "longest a LongPolling-mode job may run (from creation)")
 	fs.StringVar(&f.publicURL, "public-url", "", "absolute base for Location URLs (behind a proxy); empty = from the request")
 	fs.StringVar(&f.jwtSecret, "jwt-secret", "", "HS256 key for bearer tokens")
@@ -65,6 +69,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.DurationVar(&f.lease, "lease", 30*time.Second, "robot lease on a running job; a job whose robot stops renewing it ends Faulted")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "on SIGTERM, how long running jobs may finish before they are handed back")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.debugListen, "debug-listen", "", "address for Go's profiler (/debug/pprof/); empty = off. Unauthenticated: bind it to localhost")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return f, err
 	}
@@ -78,6 +83,8 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		return f, errors.New("--long-poll-hop must be positive")
 	case f.longPollMax <= 0:
 		return f, errors.New("--long-poll-max must be positive")
+	case f.park < 0:
+		return f, errors.New("--long-poll-park must be 0 or more")
 	case f.maxBody <= 0:
 		return f, errors.New("--max-body must be positive")
 	case f.retention <= 0 || f.lease < time.Second || f.drainTimeout < 0:
@@ -192,10 +199,11 @@ func serve(ctx context.Context, f serveFlags, stdout io.Writer, log *slog.Logger
 
 	waiter := callmode.NewWaiter(store, callmode.WaiterConfig{})
 	defer waiter.Close()
-	metrics := server.NewMetrics(func() float64 { return float64(waiter.Held()) })
+	metrics := server.NewMetrics(func() float64 { return float64(waiter.Held()) },
+		func() float64 { return float64(waiter.Parked()) })
 	srv := server.New(server.Config{
 		Store: store, Catalog: cat, Verifier: verifier, Capabilities: caps, Waiter: waiter,
-		Metrics: metrics, PublicURL: f.publicURL, Hop: f.hop, LongPollMax: f.longPollMax,
+		Metrics: metrics, PublicURL: f.publicURL, Hop: f.hop, LongPollMax: f.longPollMax, ParkAfter: parkAfter(f),
 		CORSOrigins: splitList(f.corsOrigins), MaxBody: f.maxBody, Logger: log,
 	})
 	ln, err := net.Listen("tcp", f.listen)
@@ -225,6 +233,15 @@ func serve(ctx context.Context, f serveFlags, stdout io.Writer, log *slog.Logger
 		printDevHelp(stdout, base, f.jwtSecret, devSecret)
 	}
 
+	if f.debugListen != "" {
+		dbg, err := startDebugServer(f.debugListen)
+		if err != nil {
+			return err
+		}
+		defer dbg.Close()
+		log.Info("profiler listening", "url", "http://"+dbg.Addr().String()+"/debug/pprof/")
+	}
+
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
 	select {
@@ -241,6 +258,10 @@ func serve(ctx context.Context, f serveFlags, stdout io.Writer, log *slog.Logger
 	if err := httpSrv.Shutdown(shutCtx); err != nil {
 		log.Warn("http shutdown", "err", err)
 	}
+	// Parked requests are not the HTTP server's any more: wait for their hop answers.
+	if err := waiter.WaitParked(shutCtx); err != nil {
+		log.Warn("parked requests not all answered", "err", err)
+	}
 	stopWork()
 	wg.Wait()
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -248,6 +269,15 @@ func serve(ctx context.Context, f serveFlags, stdout io.Writer, log *slog.Logger
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// parkAfter turns --long-poll-park into server.Config.ParkAfter: a park time that reaches
+// the hop never parks.
+func parkAfter(f serveFlags) time.Duration {
+	if f.park >= f.hop {
+		return -1
+	}
+	return f.park
 }
 
 // reap runs the store's reaper step every second until ctx ends. After the store was
