@@ -16,8 +16,9 @@ type activeRun struct {
 	// context, so that a command process gets its grace period.
 	kill     chan struct{}
 	killOnce sync.Once
-	// progressed signals the heartbeat that there is progress to push.
-	progressed chan struct{}
+	// progressed tells the heartbeat that there is progress to push. It must not block.
+	// Set before the run starts.
+	progressed func()
 	// log is the job's output, kept bounded.
 	log *logTail
 
@@ -29,10 +30,9 @@ type activeRun struct {
 
 func newActiveRun(cancel context.CancelCauseFunc, logLimit int) *activeRun {
 	return &activeRun{
-		cancel:     cancel,
-		kill:       make(chan struct{}),
-		progressed: make(chan struct{}, 1),
-		log:        newLogTail(logLimit),
+		cancel: cancel,
+		kill:   make(chan struct{}),
+		log:    newLogTail(logLimit),
 	}
 }
 
@@ -81,9 +81,8 @@ func (r *activeRun) report(pr jobs.Progress) {
 	}
 	r.last, r.pending = &pr, &pr
 	r.mu.Unlock()
-	select {
-	case r.progressed <- struct{}{}:
-	default:
+	if r.progressed != nil {
+		r.progressed()
 	}
 }
 

@@ -51,7 +51,7 @@ var inheritedEnv = []string{"PATH", "HOME", "LANG", "TZ", "TMPDIR"}
 // StopGrace, or at once when the run's kill channel closes; any other cancellation, and the
 // process's timeout, send SIGKILL at once. It returns the cancellation's cause when the run
 // was cancelled, and otherwise an error whose text is the job's Info when the process failed.
-func (p *Pool) runCommand(ctx context.Context, job jobs.Job, proc jobs.Process, r *activeRun) (map[string]any, error) {
+func (p *Pool) runCommand(ctx context.Context, job *jobs.Job, proc *jobs.Process, r *activeRun) (map[string]any, error) {
 	if ctx.Err() != nil {
 		return nil, context.Cause(ctx) // stopped before it started
 	}
@@ -193,7 +193,7 @@ func (p *Pool) runCommand(ctx context.Context, job jobs.Job, proc jobs.Process, 
 
 // commandEnv builds a command process's environment: the inherited variables, then the
 // process's declared env, then the JOBGATE_ variables (which nothing overrides).
-func (p *Pool) commandEnv(job jobs.Job, proc jobs.Process, input []byte, outputPath string) []string {
+func (p *Pool) commandEnv(job *jobs.Job, proc *jobs.Process, input []byte, outputPath string) []string {
 	vars := map[string]string{}
 	for _, name := range inheritedEnv {
 		if v, ok := p.cfg.LookupEnv(name); ok {

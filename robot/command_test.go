@@ -28,18 +28,21 @@ var tenant = jobs.Tenant{Org: "acme", Tenant: "prod"}
 // rig is a running Pool with one process, "Cmd", and its store.
 type rig struct {
 	t     *testing.T
-	store *memstore.Store
+	store jobs.Store
 	proc  jobs.Process
 }
 
-// setup starts a Pool that runs proc (named "Cmd" unless it has a name) with cfg's options.
+// setup starts a Pool that runs proc (named "Cmd" unless it has a name) with cfg's options,
+// on cfg.Store if set, else on a new memstore.
 func setup(t *testing.T, proc jobs.Process, cfg robot.Config) *rig {
 	t.Helper()
 	if proc.Name == "" {
 		proc.Name = "Cmd"
 	}
-	store := memstore.New(memstore.Config{})
-	cfg.Store = store
+	if cfg.Store == nil {
+		cfg.Store = memstore.New(memstore.Config{})
+	}
+	store := cfg.Store
 	cfg.Lookup = func(tn jobs.Tenant, name string) (jobs.Process, bool) {
 		return proc, tn == tenant && strings.EqualFold(name, proc.Name)
 	}

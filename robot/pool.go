@@ -1,5 +1,9 @@
 // Package robot runs jobs: robot slots that claim jobs with a lease, renew it while an
 // executor runs the process, and record the result.
+//
+// A slot is only a count: a few claimers (claimer.go) claim jobs for every free slot, each
+// claimed job runs in a goroutine of its own, and timers keep its record fresh
+// (heartbeat.go). An idle slot costs nothing, and a running job one goroutine.
 package robot
 
 import (
@@ -25,7 +29,9 @@ type Config struct {
 	Lookup Lookup
 	// Builtins are the Go processes by name. Optional. Default Builtins().
 	Builtins map[string]Builtin
-	// Slots is how many jobs run at once. Optional. Default 1.
+	// Slots is how many jobs run at once. Optional. Default 1. Slots cost nothing while
+	// idle: min(Slots, 8) claimer goroutines claim jobs for all of them, and a running job
+	// costs one goroutine.
 	Slots int
 	// Name names the robot in job records. Optional. Default the host name.
 	Name string
@@ -35,8 +41,9 @@ type Config struct {
 	// DrainTimeout is how long Run lets running jobs finish after its context ends before
 	// handing them back to the queue. Optional. Default 30s.
 	DrainTimeout time.Duration
-	// IdleCheck is the safety-net interval at which an idle slot looks for work even without
-	// a wake-up. Optional. Default 5s.
+	// IdleCheck is the safety-net interval at which each idle claimer looks for work even
+	// without a wake-up, and at which a claimer retries after a failed claim: the store
+	// sees at most min(Slots, 8) idle claims per IdleCheck. Optional. Default 5s.
 	IdleCheck time.Duration
 	// StopGrace is how long a command process has to end after a SoftStop's SIGTERM before
 	// its process group is killed. Optional. Default 10s.
@@ -58,12 +65,19 @@ type Config struct {
 
 // Pool is a set of robot slots in this process.
 type Pool struct {
-	cfg   Config
-	robot jobs.RobotRef
-	wake  chan struct{}
+	cfg      Config
+	robot    jobs.RobotRef
+	claimers int
+	// slots holds one token per slot in use: a claimer sends one to take a free slot (and
+	// blocks while all are in use); a run's end, or a claim that found nothing, takes it out.
+	slots chan struct{}
+	// wake holds wake-ups for idle claimers, one per claimer at most: one Pending event
+	// wakes one claimer, a burst wakes them all (each claims until nothing is left).
+	wake chan struct{}
 
-	mu      sync.Mutex
-	running map[string]*activeRun // by job key
+	mu         sync.Mutex
+	running    map[string]*activeRun // by job key
+	handedBack bool                  // the drain timeout passed: a run that starts now is handed back
 }
 
 // Causes of a run's cancellation. Only errSoftStop lets a process end on its own (SIGTERM,
@@ -75,9 +89,6 @@ var (
 	errLeaseGone = errors.New("lease lost")
 	errHandBack  = errors.New("server shutting down")
 )
-
-// progressEvery is the shortest time between two progress reports to the store.
-const progressEvery = time.Second
 
 // NewPool returns a Pool; Run starts it.
 func NewPool(cfg Config) *Pool {
@@ -115,47 +126,53 @@ func NewPool(cfg Config) *Pool {
 		cfg.Name, _ = os.Hostname()
 	}
 	host, _ := os.Hostname()
+	claimers := min(cfg.Slots, maxClaimers)
 	return &Pool{
-		cfg:     cfg,
-		robot:   jobs.RobotRef{ID: 1, Name: cfg.Name, MachineName: host},
-		wake:    make(chan struct{}, cfg.Slots),
-		running: map[string]*activeRun{},
+		cfg:      cfg,
+		robot:    jobs.RobotRef{ID: 1, Name: cfg.Name, MachineName: host},
+		claimers: claimers,
+		slots:    make(chan struct{}, cfg.Slots),
+		wake:     make(chan struct{}, claimers),
+		running:  map[string]*activeRun{},
 	}
 }
 
-// Run runs the slots until ctx is done, then lets running jobs finish for DrainTimeout and
-// hands back those still running. It returns when every slot has stopped.
+// Run runs the claimers until ctx is done, then lets running jobs finish for DrainTimeout
+// and hands back those still running. It returns when every run has ended.
 func (p *Pool) Run(ctx context.Context) {
 	cancel := p.cfg.Store.Subscribe(p.onEvent)
 	defer cancel()
-	var wg sync.WaitGroup
-	for i := 0; i < p.cfg.Slots; i++ {
-		wg.Add(1)
-		go func(slot int) {
-			defer wg.Done()
-			p.slot(ctx, fmt.Sprintf("%s/%d/%d", p.cfg.Name, os.Getpid(), slot))
-		}(i)
+	var claimers, runs sync.WaitGroup
+	for i := range p.claimers {
+		claimers.Add(1)
+		go func() {
+			defer claimers.Done()
+			p.claim(ctx, fmt.Sprintf("%s/%d/c%d", p.cfg.Name, os.Getpid(), i), &runs)
+		}()
 	}
 	<-ctx.Done()
-	timer := time.AfterFunc(p.cfg.DrainTimeout, func() {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		for _, r := range p.running {
-			r.hardStop(errHandBack)
-		}
-	})
-	wg.Wait()
+	timer := time.AfterFunc(p.cfg.DrainTimeout, p.handBack)
+	claimers.Wait() // no claimer starts a run after this
+	runs.Wait()
 	timer.Stop()
 }
 
-// onEvent wakes an idle slot when work arrives and cancels a run when its job is stopped.
+// handBack ends the runs still going when the drain timeout passes; their jobs go back to
+// the queue. A run that a claim in flight starts later is handed back as it starts.
+func (p *Pool) handBack() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.handedBack = true
+	for _, r := range p.running {
+		r.hardStop(errHandBack)
+	}
+}
+
+// onEvent wakes an idle claimer when work arrives and cancels a run when its job is stopped.
 func (p *Pool) onEvent(ev jobs.Event) {
 	switch {
 	case ev.Kind == jobs.EventReset || ev.State == jobs.Pending:
-		select {
-		case p.wake <- struct{}{}:
-		default:
-		}
+		p.wakeClaimer()
 	case ev.State == jobs.Stopping || ev.State == jobs.Terminating:
 		p.mu.Lock()
 		if r, ok := p.running[ev.Key]; ok {
@@ -165,40 +182,20 @@ func (p *Pool) onEvent(ev jobs.Event) {
 	}
 }
 
-func (p *Pool) slot(ctx context.Context, name string) {
-	idle := time.NewTicker(p.cfg.IdleCheck)
-	defer idle.Stop()
-	// Each claim attempt has its own owner id, kept while the answer is uncertain (the store
-	// was unreachable): retrying with the same id gets the job the lost reply carried.
-	attempt := 0
-	for ctx.Err() == nil {
-		owner := fmt.Sprintf("%s#%d", name, attempt)
-		job, err := p.cfg.Store.Claim(ctx, owner, p.robot, p.cfg.Lease)
-		if err == nil || jobs.ErrorCode(err) == jobs.ENOTFOUND {
-			attempt++
-		}
-		if err == nil {
-			p.run(job, owner)
-			continue
-		}
-		if jobs.ErrorCode(err) != jobs.ENOTFOUND && ctx.Err() == nil {
-			p.cfg.Logger.Warn("robot: claim failed", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-		case <-p.wake:
-		case <-idle.C:
-		}
-	}
-}
-
 // run executes one claimed job to its end and records the result.
-func (p *Pool) run(job jobs.Job, owner string) {
+//
+// Its goroutine's stack is most of what a running job costs, so what sits on it while the
+// process runs is kept small: the job by pointer, the process found by executor, and the
+// recording of the result in a function of its own.
+func (p *Pool) run(job *jobs.Job, owner string) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	r := newActiveRun(cancel, p.cfg.LogLimit)
 	p.mu.Lock()
 	p.running[job.Key] = r
+	if p.handedBack {
+		r.hardStop(errHandBack)
+	}
 	p.mu.Unlock()
 	defer func() {
 		p.mu.Lock()
@@ -209,18 +206,18 @@ func (p *Pool) run(job jobs.Job, owner string) {
 		t := time.AfterFunc(time.Until(*job.Deadline), func() { r.hardStop(errDeadline) })
 		defer t.Stop()
 	}
-	hbDone := make(chan struct{})
-	go func() {
-		defer close(hbDone)
-		p.heartbeat(ctx, r, job.Key, owner)
-	}()
+	hb := p.startHeartbeat(r, job.Key, owner)
 
 	start := time.Now()
 	output, runErr := p.execute(ctx, job, r)
-	cancel(nil) // ends the heartbeat; keeps the first cause
-	<-hbDone
-	cause := context.Cause(ctx)
+	cancel(nil) // keeps the first cause
+	hb.stop()   // no store call of the heartbeat after this: Finish and Release come last
+	p.record(job, owner, r, output, runErr, context.Cause(ctx), start)
+}
 
+// record ends a run: it stores the job's result, or hands the job back, or drops the
+// result of a run whose lease was lost. cause is why the run was cancelled, if it was.
+func (p *Pool) record(job *jobs.Job, owner string, r *activeRun, output map[string]any, runErr, cause error, start time.Time) {
 	var res jobs.Result
 	switch {
 	case errors.Is(cause, errLeaseGone):
@@ -288,96 +285,40 @@ func (p *Pool) finish(key, owner string, res jobs.Result) (jobs.Job, error) {
 	}
 }
 
-// heartbeat renews the lease every third of it until ctx ends, pushes progress soon after
-// it changes (at most once per progressEvery), and stores the log while it grows (every
-// LogInterval). A renewal that finds the job stopping stops the run; one that finds the
-// lease gone ends it.
-func (p *Pool) heartbeat(ctx context.Context, r *activeRun, key, owner string) {
-	renewTick := time.NewTicker(p.cfg.Lease / 3)
-	defer renewTick.Stop()
-	logTick := time.NewTicker(p.cfg.LogInterval)
-	defer logTick.Stop()
-	var (
-		lastRenew   time.Time
-		progressDue <-chan time.Time
-		storedLog   uint64
-	)
-	renew := func() bool {
-		pr := r.takeProgress()
-		job, err := p.cfg.Store.Renew(context.Background(), key, owner, p.cfg.Lease, pr)
-		lastRenew = time.Now()
-		switch {
-		case jobs.ErrorCode(err) == jobs.ECONFLICT || jobs.ErrorCode(err) == jobs.ENOTFOUND:
-			r.hardStop(errLeaseGone)
-			return false
-		case err != nil:
-			r.putBackProgress(pr)
-			p.cfg.Logger.Warn("robot: lease renewal failed", "job", key, "err", err)
-		case job.State == jobs.Stopping || job.State == jobs.Terminating:
-			r.stopFor(job.State)
-		}
-		return true
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-renewTick.C:
-			if !renew() {
-				return
-			}
-		case <-r.progressed:
-			if progressDue != nil {
-				continue // a push is already scheduled; it takes the latest progress
-			}
-			if wait := time.Until(lastRenew.Add(progressEvery)); wait > 0 {
-				progressDue = time.After(wait)
-				continue
-			}
-			if !renew() {
-				return
-			}
-		case <-progressDue:
-			progressDue = nil
-			if !renew() {
-				return
-			}
-		case <-logTick.C:
-			log, version := r.log.snapshot()
-			if version == storedLog {
-				continue
-			}
-			if err := p.cfg.Store.WriteLog(context.Background(), key, owner, log); err != nil {
-				// A lost lease is found out by the next renewal; the log is stored again.
-				p.cfg.Logger.Debug("robot: could not store the log of a running job", "job", key, "err", err)
-				continue
-			}
-			storedLog = version
-		}
-	}
-}
-
 // execute runs the job's process and turns a panic into a fault.
-func (p *Pool) execute(ctx context.Context, job jobs.Job, r *activeRun) (out map[string]any, err error) {
+func (p *Pool) execute(ctx context.Context, job *jobs.Job, r *activeRun) (out map[string]any, err error) {
 	defer func() {
 		if rec := recover(); rec != nil {
 			p.cfg.Logger.Error("robot: process panicked", "job", job.Key, "panic", rec)
 			out, err = nil, fmt.Errorf("the process crashed: %v", rec)
 		}
 	}()
+	exec, err := p.executor(job)
+	if err != nil {
+		return nil, err
+	}
+	return exec(ctx, r)
+}
+
+// executor finds the job's process and returns what runs it: its command or its builtin.
+func (p *Pool) executor(job *jobs.Job) (func(context.Context, *activeRun) (map[string]any, error), error) {
 	proc, ok := p.cfg.Lookup(job.TenantRef(), job.ProcessName)
 	if !ok {
 		return nil, fmt.Errorf("process %q no longer exists", job.ProcessName)
 	}
 	if len(proc.Command) > 0 {
-		return p.runCommand(ctx, job, proc, r)
+		return func(ctx context.Context, r *activeRun) (map[string]any, error) {
+			return p.runCommand(ctx, job, &proc, r)
+		}, nil
 	}
 	if proc.Builtin != "" {
 		b, ok := p.cfg.Builtins[proc.Builtin]
 		if !ok {
 			return nil, fmt.Errorf("unknown builtin process %q", proc.Builtin)
 		}
-		return b.Run(ctx, job.InputArguments, r.report)
+		return func(ctx context.Context, r *activeRun) (map[string]any, error) {
+			return b.Run(ctx, job.InputArguments, r.report)
+		}, nil
 	}
 	return nil, fmt.Errorf("process %q has neither a builtin nor a command", proc.Name)
 }
