@@ -43,8 +43,13 @@ func setup(t *testing.T, proc jobs.Process, cfg robot.Config) *rig {
 		cfg.Store = memstore.New(memstore.Config{})
 	}
 	store := cfg.Store
-	cfg.Lookup = func(tn jobs.Tenant, name string) (jobs.Process, bool) {
-		return proc, tn == tenant && strings.EqualFold(name, proc.Name)
+	if cfg.Lookup == nil {
+		cfg.Lookup = func(tn jobs.Tenant, name string) (jobs.Process, error) {
+			if tn != tenant || !strings.EqualFold(name, proc.Name) {
+				return jobs.Process{}, jobs.Errorf(jobs.ENOTFOUND, "no process %q", name)
+			}
+			return proc, nil
+		}
 	}
 	if cfg.Slots == 0 {
 		cfg.Slots = 2

@@ -18,8 +18,9 @@ import (
 	"github.com/jobgate/jobgate/jobs"
 )
 
-// Lookup finds a job's process definition.
-type Lookup func(t jobs.Tenant, processName string) (jobs.Process, bool)
+// Lookup finds a job's process definition. Codes: ENOTFOUND when the process does not exist;
+// any other error (the store is unreachable) is retried.
+type Lookup func(t jobs.Tenant, processName string) (jobs.Process, error)
 
 // Config configures a Pool.
 type Config struct {
@@ -293,18 +294,39 @@ func (p *Pool) execute(ctx context.Context, job *jobs.Job, r *activeRun) (out ma
 			out, err = nil, fmt.Errorf("the process crashed: %v", rec)
 		}
 	}()
-	exec, err := p.executor(job)
+	exec, err := p.executor(ctx, job)
 	if err != nil {
 		return nil, err
 	}
 	return exec(ctx, r)
 }
 
+// lookupGiveUp is how long a run retries reading its process definition from an
+// unreachable store before the job faults.
+const lookupGiveUp = 10 * time.Minute
+
 // executor finds the job's process and returns what runs it: its command or its builtin.
-func (p *Pool) executor(job *jobs.Job) (func(context.Context, *activeRun) (map[string]any, error), error) {
-	proc, ok := p.cfg.Lookup(job.TenantRef(), job.ProcessName)
-	if !ok {
+// A process that cannot be read for now (its definition is in an unreachable store) is read
+// again until the store answers, the run is stopped, or lookupGiveUp passes: a short outage
+// must not fault the job as if its process were gone.
+func (p *Pool) executor(ctx context.Context, job *jobs.Job) (func(context.Context, *activeRun) (map[string]any, error), error) {
+	proc, err := p.cfg.Lookup(job.TenantRef(), job.ProcessName)
+	backoff, giveUp := 100*time.Millisecond, time.Now().Add(lookupGiveUp)
+	for err != nil && jobs.ErrorCode(err) != jobs.ENOTFOUND && time.Now().Before(giveUp) {
+		p.cfg.Logger.Warn("robot: cannot read the process of a job, will retry", "job", job.Key, "process", job.ProcessName, "in", backoff, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+		proc, err = p.cfg.Lookup(job.TenantRef(), job.ProcessName)
+	}
+	switch {
+	case jobs.ErrorCode(err) == jobs.ENOTFOUND:
 		return nil, fmt.Errorf("process %q no longer exists", job.ProcessName)
+	case err != nil:
+		return nil, fmt.Errorf("the definition of process %q could not be read: %v", job.ProcessName, err)
 	}
 	if len(proc.Command) > 0 {
 		return func(ctx context.Context, r *activeRun) (map[string]any, error) {

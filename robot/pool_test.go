@@ -295,8 +295,11 @@ func TestPool_PushesProgressSoonButAtMostOncePerSecond(t *testing.T) {
 func startPool(t *testing.T, store jobs.Store, proc jobs.Process, cfg robot.Config) (context.CancelFunc, <-chan struct{}) {
 	t.Helper()
 	cfg.Store = store
-	cfg.Lookup = func(tn jobs.Tenant, name string) (jobs.Process, bool) {
-		return proc, tn == tenant && strings.EqualFold(name, proc.Name)
+	cfg.Lookup = func(tn jobs.Tenant, name string) (jobs.Process, error) {
+		if tn != tenant || !strings.EqualFold(name, proc.Name) {
+			return jobs.Process{}, jobs.Errorf(jobs.ENOTFOUND, "no process %q", name)
+		}
+		return proc, nil
 	}
 	cfg.IdleCheck = 100 * time.Millisecond
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -412,4 +415,33 @@ func TestPool_RetriesAnUncertainClaimWithTheSameOwner(t *testing.T) {
 	if repeated != 1 || !inARow {
 		t.Errorf("want exactly one claim retried once, at once, with its owner; the claims' owners: %q", owners)
 	}
+}
+
+func TestPool_AProcessThatCannotBeReadForNowIsReadAgainNotFaulted(t *testing.T) {
+	t.Parallel()
+	// API-made processes live in the store: while it is unreachable, their lookup fails
+	// with EUNAVAILABLE. The job must wait for the store, not fault as "no longer exists".
+	var lookups atomic.Int64
+	proc := jobs.Process{Name: "Add", Builtin: "Args_AddNumbers"}
+	r := setup(t, proc, robot.Config{Lookup: func(tn jobs.Tenant, name string) (jobs.Process, error) {
+		if lookups.Add(1) <= 3 {
+			return jobs.Process{}, jobs.Errorf(jobs.EUNAVAILABLE, "the store is unreachable")
+		}
+		return proc, nil
+	}})
+	job := r.waitFinal(r.start(map[string]any{"x": 2.0, "y": 3.0}).Key)
+	wantState(t, job, jobs.Successful, "")
+	if n := lookups.Load(); n != 4 {
+		t.Fatalf("%d lookups, want 3 failed ones and 1 that worked", n)
+	}
+}
+
+func TestPool_AProcessThatIsGoneFaultsTheJob(t *testing.T) {
+	t.Parallel()
+	r := setup(t, jobs.Process{Name: "Gone", Builtin: "Args_AddNumbers"}, robot.Config{
+		Lookup: func(jobs.Tenant, string) (jobs.Process, error) {
+			return jobs.Process{}, jobs.Errorf(jobs.ENOTFOUND, "no release is named %q", "Gone")
+		}})
+	job := r.waitFinal(r.start(nil).Key)
+	wantState(t, job, jobs.Faulted, `process "Gone" no longer exists`)
 }

@@ -166,20 +166,27 @@ func (c *Catalog) AddProcess(t jobs.Tenant, p jobs.Process) error {
 }
 
 // Process returns the process named name in tenant t (case-insensitive): a declared one,
-// else one stored through the API. It is the robots' lookup; a store that cannot be read
-// within lookupTimeout counts as "no such process".
+// else one stored through the API. A store that cannot be read within lookupTimeout counts
+// as "no such process" here; robots use LookupProcess, which tells the two apart.
 func (c *Catalog) Process(t jobs.Tenant, name string) (jobs.Process, bool) {
+	p, err := c.LookupProcess(t, name)
+	return p, err == nil
+}
+
+// LookupProcess returns the process named name in tenant t: declared in the config file (or
+// by --dev), else created through the management API. Codes: ENOTFOUND; the store's codes
+// (EUNAVAILABLE…) when the API-made ones cannot be read.
+func (c *Catalog) LookupProcess(t jobs.Tenant, name string) (jobs.Process, error) {
 	if p, ok := c.declaredProcess(t, name); ok {
-		return p, true
+		return p, nil
 	}
 	defs := c.definitions()
 	if defs == nil {
-		return jobs.Process{}, false
+		return jobs.Process{}, jobs.Errorf(jobs.ENOTFOUND, "no process %q", name)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
 	defer cancel()
-	p, err := defs.ReleaseByName(ctx, t, name)
-	return p, err == nil
+	return defs.ReleaseByName(ctx, t, name)
 }
 
 // lookupTimeout bounds the store reads of lookups that have no request context.

@@ -220,7 +220,7 @@ func serve(ctx context.Context, f serveFlags, stdout io.Writer, log *slog.Logger
 	defer stopWork()
 	if f.robots > 0 {
 		pool := robot.NewPool(robot.Config{
-			Store: store, Lookup: cat.Process, Builtins: builtins, Slots: f.robots,
+			Store: store, Lookup: cat.LookupProcess, Builtins: builtins, Slots: f.robots,
 			Lease: f.lease, DrainTimeout: f.drainTimeout, OnFinish: metrics.Finished, Logger: log,
 		})
 		wg.Add(1)
