@@ -162,7 +162,8 @@ type goRuntime struct {
 	HeapInuse    float64 // bytes
 	StackInuse   float64 // bytes
 	HeldRequests float64
-	RSS          int64 // bytes (VmRSS)
+	Parked       float64 // held requests whose connection is parked (jobgate_parked_requests)
+	RSS          int64   // bytes (VmRSS)
 }
 
 // Runtime reads the server's goroutines, heap and stack in use, held requests and RSS.
@@ -180,6 +181,7 @@ func (j *jobgate) Runtime(ctx context.Context) (goRuntime, error) {
 		HeapInuse:    sumSamples(body, "go_memstats_heap_inuse_bytes"),
 		StackInuse:   sumSamples(body, "go_memstats_stack_inuse_bytes"),
 		HeldRequests: sumSamples(body, "jobgate_held_requests"),
+		Parked:       sumSamples(body, "jobgate_parked_requests"),
 		RSS:          rss,
 	}, nil
 }
