@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -21,7 +22,9 @@ import (
 // do. It stops when the test ends.
 func startFloor(t testing.TB, redisAddr string) string {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
+	// The same client settings as jobgate's (cmd/jobgate/store.go), so that the floor is
+	// not held back by a smaller connection pool.
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr, Protocol: 2, PoolSize: max(64, 10*runtime.GOMAXPROCS(0))})
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.POST("/t/:slug", func(c echo.Context) error {

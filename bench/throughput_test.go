@@ -127,6 +127,8 @@ func measureThroughput(t *testing.T, e *env) {
 			}
 		}
 		rows[i].Ratio = median(ratios)
+		t.Logf("%-44s median %8.0f/s  %.2f × floor  server CPU %.0f µs/req  Redis CPU %.0f µs/req",
+			rows[i].Name, rows[i].Median, rows[i].Ratio, rows[i].ServerCPU, rows[i].RedisCPU)
 	}
 	e.rep.Throughput = rows
 }

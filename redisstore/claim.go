@@ -128,7 +128,7 @@ redis.call('DEL', ARGV[3] .. 'claim:' .. ARGV[1])
 redis.call('HSET', KEYS[1], 'state', 'Pending', 'owner', '', 'lease', '', 'robot', '')
 redis.call('LPUSH', KEYS[2], ARGV[2])
 redis.call('ZREM', KEYS[3], ARGV[2])
-redis.call('PUBLISH', ARGV[3] .. 'events', ARGV[2] .. '|Pending')
+redis.call('PUBLISH', ARGV[3] .. 'work', ARGV[2] .. '|Pending')
 return redis.call('HGETALL', KEYS[1])
 `)
 

@@ -44,7 +44,7 @@ if ARGV[9] ~= '' then redis.call('ZADD', base .. 'deadlines', ARGV[9], ARGV[1]) 
 if ARGV[4] == '1' then
   redis.call('SET', KEYS[5], ARGV[1] .. '|' .. ARGV[5] .. '|' .. ARGV[6], 'PX', ARGV[7])
 end
-redis.call('PUBLISH', base .. 'events', ARGV[1] .. '|Pending')
+redis.call('PUBLISH', base .. 'work', ARGV[1] .. '|Pending')
 return {1, ARGV[1], id}
 `)
 

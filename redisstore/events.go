@@ -70,7 +70,8 @@ func (s *Store) listen(ctx context.Context) {
 		backoff = 50 * time.Millisecond
 		switch m := msg.(type) {
 		case *redis.Subscription:
-			if m.Kind == "subscribe" {
+			// One reset per (re)subscription: both channels are subscribed by one command.
+			if m.Kind == "subscribe" && m.Channel == s.keys.events() {
 				if failing {
 					s.cfg.Logger.Info("redisstore: notification subscription restored")
 					failing = false

@@ -16,7 +16,8 @@ package redisstore
 //	{P}:claim:<owner>       string the job a robot slot holds, so a claim whose reply was lost
 //	                        is handed to the same slot again; expires with the lease
 //	{P}:capkey              string the shared capability-signing key
-//	{P}:events              pub/sub channel of "<key>|<state>" notifications
+//	{P}:events              pub/sub channel of "<key>|<state>" notifications, but for Pending
+//	{P}:work                pub/sub channel of "<key>|Pending" notifications: robots' wake-ups
 //
 // What the management API creates (trigger.Definitions), per tenant <org>/<tenant>:
 //
@@ -44,6 +45,7 @@ func (k keys) ids(tenant string) string  { return k.base + "ids:" + tenant }
 func (k keys) byID(tenant string) string { return k.base + "byid:" + tenant }
 func (k keys) capKey() string            { return k.base + "capkey" }
 func (k keys) events() string            { return k.base + "events" }
+func (k keys) work() string              { return k.base + "work" }
 func (k keys) idem(tenant, scope, idemKey string) string {
 	return k.base + "idem:" + tenant + ":" + scope + ":" + idemKey
 }

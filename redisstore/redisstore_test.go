@@ -97,3 +97,57 @@ func TestClaim_LostReplyIsHandedToTheSameSlotAgain(t *testing.T) {
 		t.Fatalf("Claim after Finish = %v, want nothing (the claim record is gone)", err)
 	}
 }
+
+func TestNoWakeUps_AnAPIOnlyStoreHearsEveryChangeButPending(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	prefix := fmt.Sprintf("t%d", prefixes.Add(1))
+	open := func(noWakeUps bool) (*redisstore.Store, chan jobs.Event) {
+		client := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1})
+		t.Cleanup(func() { client.Close() })
+		s, err := redisstore.New(context.Background(), redisstore.Config{Client: client, Prefix: prefix, NoWakeUps: noWakeUps})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		events := make(chan jobs.Event, 16)
+		s.Subscribe(func(ev jobs.Event) {
+			if ev.Kind == jobs.EventChanged {
+				events <- ev
+			}
+		})
+		return s, events
+	}
+	robots, robotEvents := open(false)
+	api, apiEvents := open(true)
+	ctx := context.Background()
+	j, _, err := api.Create(ctx, jobs.CreateRequest{Job: jobs.Job{Org: "o", Tenant: "t"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := func(ch chan jobs.Event, who string) jobs.Event {
+		t.Helper()
+		select {
+		case ev := <-ch:
+			return ev
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s heard nothing within 10s", who)
+			return jobs.Event{}
+		}
+	}
+	if ev := next(robotEvents, "the robots' store"); ev.Key != j.Key || ev.State != jobs.Pending {
+		t.Fatalf("the robots' store heard %+v first, want the new job Pending", ev)
+	}
+	if _, err := robots.Claim(ctx, "o1", jobs.RobotRef{}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := robots.Finish(ctx, j.Key, "o1", jobs.Result{State: jobs.Successful}); err != nil {
+		t.Fatal(err)
+	}
+	// The API-only store hears Running and Successful, never Pending.
+	for _, want := range []jobs.State{jobs.Running, jobs.Successful} {
+		if ev := next(apiEvents, "the API-only store"); ev.Key != j.Key || ev.State != want {
+			t.Fatalf("the API-only store heard %+v, want %s", ev, want)
+		}
+	}
+}

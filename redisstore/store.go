@@ -36,6 +36,11 @@ type Config struct {
 	Now func() time.Time
 	// Logger logs subscription trouble. Optional. Default slog.Default().
 	Logger *slog.Logger
+	// NoWakeUps leaves out the Pending notifications (channel {P}:work), which only wake
+	// robots: an API-only process (no robots) sets it and is spared one message per job
+	// created, which Redis would otherwise send it. Optional. Default false: every
+	// notification is heard.
+	NoWakeUps bool
 }
 
 // Store is the Redis jobs.Store.
@@ -81,12 +86,18 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		cfg.Logger = slog.Default()
 	}
 	s := &Store{cfg: cfg, rdb: cfg.Client, keys: newKeys(cfg.Prefix), subs: map[int]func(jobs.Event){}, done: make(chan struct{})}
-	ps := s.rdb.Subscribe(ctx, s.keys.events())
-	// The first message confirms the subscription: no event published after New returns
+	channels := []string{s.keys.events()}
+	if !cfg.NoWakeUps {
+		channels = append(channels, s.keys.work())
+	}
+	ps := s.rdb.Subscribe(ctx, channels...)
+	// The first messages confirm the subscriptions: no event published after New returns
 	// can be missed.
-	if _, err := ps.ReceiveTimeout(ctx, 5*time.Second); err != nil {
-		_ = ps.Close()
-		return nil, fmt.Errorf("redisstore: subscribe to %s: %w", s.keys.events(), err)
+	for range channels {
+		if _, err := ps.ReceiveTimeout(ctx, 5*time.Second); err != nil {
+			_ = ps.Close()
+			return nil, fmt.Errorf("redisstore: subscribe to %s: %w", strings.Join(channels, ", "), err)
+		}
 	}
 	s.ps = ps
 	lctx, cancel := context.WithCancel(context.Background())

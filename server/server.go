@@ -128,6 +128,9 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			c.Error(err)
 		}
+		if !s.cfg.Logger.Enabled(c.Request().Context(), slog.LevelDebug) {
+			return nil // the line below costs allocations on every request
+		}
 		path := c.Request().URL.Path
 		if len(path) > 200 {
 			path = path[:200] + "…"

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -25,6 +26,14 @@ func redisOptions(f serveFlags) (*redis.UniversalOptions, error) {
 		MaxRetries:  -1,
 		DialTimeout: 2 * time.Second,
 		ReadTimeout: 3 * time.Second,
+		// RESP2: the store uses no RESP3 feature, and with RESP3 go-redis looks for push
+		// notifications around every command (2–3% of a FireAndForget request's CPU in
+		// `PROFILE=… make bench`).
+		Protocol: 2,
+		// Enough connections that requests rarely queue for one: waiting in go-redis's pool
+		// cost ~9 µs of CPU per FireAndForget request with its default of 10 per CPU (20
+		// here) under 64 concurrent clients (`make bench`, docs/benchmarks.md).
+		PoolSize: max(64, 10*runtime.GOMAXPROCS(0)),
 	}
 	if f.redis != "" {
 		u, err := redis.ParseURL(f.redis)
@@ -83,7 +92,8 @@ func openStore(ctx context.Context, f serveFlags, log *slog.Logger) (jobs.Store,
 	client := redis.NewUniversalClient(opt)
 	connectCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	store, err := redisstore.New(connectCtx, redisstore.Config{Client: client, Prefix: f.redisPrefix, Retention: f.retention, Logger: log})
+	store, err := redisstore.New(connectCtx, redisstore.Config{Client: client, Prefix: f.redisPrefix, Retention: f.retention, Logger: log,
+		NoWakeUps: f.robots == 0})
 	if err != nil {
 		client.Close()
 		return nil, nil, fmt.Errorf("cannot reach Redis (%v): %w", opt.Addrs, err)
