@@ -264,8 +264,11 @@ func TestRedirects_TamperedOrForeignCapabilityIs401(t *testing.T) {
 }
 
 func TestRedirects_LongPollingHopsCarryCapabilitiesAndWorkWithoutToken(t *testing.T) {
-	t.Parallel()
-	s := startConfigServer(t, "--long-poll-hop", "300ms")
+	heldKinds(t, testHopsCarryCapabilities)
+}
+
+func testHopsCarryCapabilities(t *testing.T, park string) {
+	s := startConfigServer(t, "--long-poll-hop", "300ms", "--long-poll-park", park)
 	tok := tokenFor(t, "acme", "prod")
 	// A job that runs until stopped hops for as long as one likes.
 	r := do(t, noFollow, "POST", s.acmeURL("prod", "/t/forever"), tok, map[string]any{"$callMode": "LongPolling"})
@@ -359,8 +362,11 @@ func TestRedirects_DefaultTenantRequiresTheTokenOnRedirects(t *testing.T) {
 }
 
 func TestRedirects_RedirectStatus302ForStatusAndHops(t *testing.T) {
-	t.Parallel()
-	s := startConfigServer(t, "--long-poll-hop", "200ms")
+	heldKinds(t, testRedirectStatus302)
+}
+
+func testRedirectStatus302(t *testing.T, park string) {
+	s := startConfigServer(t, "--long-poll-hop", "200ms", "--long-poll-park", park)
 	for _, c := range []struct {
 		tenant  string
 		caps    bool

@@ -104,7 +104,8 @@ func collect(t *testing.T, answers <-chan response, n int, within time.Duration,
 	}
 }
 
-// heldKinds runs fn with the calls held with their goroutine, and parked at once.
+// heldKinds runs fn with held LongPolling calls kept on their goroutine (--long-poll-park
+// 1m), and parked at once (0s).
 func heldKinds(t *testing.T, fn func(t *testing.T, park string)) {
 	for _, k := range []struct{ name, park string }{{"goroutine", "1m"}, {"parked", "0s"}} {
 		t.Run(k.name, func(t *testing.T) {
