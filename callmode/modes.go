@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -48,6 +49,11 @@ type Config struct {
 	// Answered is called with the call mode and status of each invocation answered after
 	// its request was parked (the server's own middleware counts the others). Optional.
 	Answered func(mode string, status int)
+	// Reuse hands a parked request's connection back to the HTTP server once its answer is
+	// written, for the client's next request (keep-alive); it reports false when it cannot
+	// (the server is shutting down). Optional. Default: parked connections are closed after
+	// their answer (with "Connection: close").
+	Reuse func(net.Conn) bool
 	// Logger logs. Optional. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock. Optional. Default time.Now.

@@ -43,12 +43,16 @@ type parkedCall struct {
 	uri    string
 	hopURL string
 	mode   string // the call mode of an invocation; "" for a hop
+	// keepAlive: the connection may serve the client's next request after the answer
+	// (HTTP/1.1, the client did not ask to close, nothing read ahead of this request).
+	keepAlive bool
 }
 
 // park takes the request's connection from the HTTP server so that the request's goroutine
 // (and the server's buffers) can go while the job runs: the Waiter keeps only the parked
-// call and writes its answer, with "Connection: close", when the job is final, when the hop
-// time passes (the next hop's redirect), or when the server drains. It reports false when
+// call and writes its answer when the job is final, when the hop time passes (the next
+// hop's redirect), or when the server drains; then the connection goes back to the HTTP
+// server (Config.Reuse) for the client's next request, or is closed. It reports false when
 // the connection cannot be taken (HTTP/2); the caller then holds the request as usual.
 func (m *Modes) park(c echo.Context, t jobs.Tenant, job jobs.Job, deadline time.Time, n int) bool {
 	req := c.Request()
@@ -59,10 +63,13 @@ func (m *Modes) park(c echo.Context, t jobs.Tenant, job jobs.Job, deadline time.
 		hopURL: m.url(c, job, "wait/"+strconv.Itoa(n+1)),
 	}
 	pc.mode, _ = c.Get(ContextKeyCallMode).(string)
-	conn, _, err := http.NewResponseController(c.Response().Writer).Hijack()
+	conn, rw, err := http.NewResponseController(c.Response().Writer).Hijack()
 	if err != nil {
 		return false
 	}
+	// Bytes the server read past this request (a pipelined next request) live only in the
+	// server's buffer, which goes: such a connection is closed after the answer.
+	pc.keepAlive = m.cfg.Reuse != nil && req.ProtoAtLeast(1, 1) && !req.Close && rw.Reader.Buffered() == 0
 	// The server's read and write deadlines were meant for a request it would answer itself.
 	_ = conn.SetDeadline(time.Time{})
 	pc.conn = conn
@@ -72,8 +79,8 @@ func (m *Modes) park(c echo.Context, t jobs.Tenant, job jobs.Job, deadline time.
 }
 
 // answer renders the parked request's answer with the same code that answers held
-// requests (so it is byte for byte what a request that kept its goroutine gets, errors
-// included), writes it, and closes the connection.
+// requests (so it is what a request that kept its goroutine gets, errors included), writes
+// it, and hands the connection back to the HTTP server, or closes it.
 func (pc *parkedCall) answer(job jobs.Job, err error) {
 	rec := &recorder{header: pc.header}
 	req := &http.Request{Method: pc.method, URL: &url.URL{Path: pc.uri}, Host: pc.host,
@@ -101,7 +108,7 @@ func (pc *parkedCall) answer(job jobs.Job, err error) {
 		StatusCode: rec.status, Status: strconv.Itoa(rec.status) + " " + http.StatusText(rec.status),
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: rec.header, ContentLength: int64(rec.body.Len()), Body: io.NopCloser(&rec.body),
-		Close: true,
+		Close: !pc.keepAlive,
 	}
 	_ = pc.conn.SetWriteDeadline(time.Now().Add(parkWriteTimeout))
 	bw := bufio.NewWriterSize(pc.conn, min(rec.body.Len()+1024, 64<<10))
@@ -112,6 +119,11 @@ func (pc *parkedCall) answer(job jobs.Job, err error) {
 	if werr != nil {
 		// The client left: the job goes on (CONTRACT §4), only its answer is lost.
 		pc.m.cfg.Logger.Debug("parked request: could not write the answer", "job", job.Key, "err", werr)
+	} else if pc.keepAlive {
+		_ = pc.conn.SetDeadline(time.Time{}) // the HTTP server sets its own
+		if pc.m.cfg.Reuse(pc.conn) {
+			return
+		}
 	}
 	// Closing the sending side first lets the answer arrive before the connection closes.
 	if tc, ok := pc.conn.(interface{ CloseWrite() error }); ok {

@@ -5,9 +5,11 @@ package server
 
 import (
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -59,6 +61,8 @@ type Server struct {
 	invoker *trigger.Handler
 	// odataRoutes is the management API's table (routes.go).
 	odataRoutes []odataRoute
+	// ln is the listener of Listener, through which parked connections come back.
+	ln atomic.Pointer[listener]
 }
 
 // New builds the server and its routes.
@@ -73,7 +77,7 @@ func New(cfg Config) *Server {
 	s.modes = callmode.New(callmode.Config{
 		Store: cfg.Store, Waiter: cfg.Waiter, Verifier: cfg.Verifier, Capabilities: cfg.Capabilities,
 		Settings: cfg.Catalog.Settings, PublicURL: cfg.PublicURL, Hop: cfg.Hop,
-		ParkAfter: cfg.ParkAfter, Answered: cfg.Metrics.Invoked, Logger: cfg.Logger,
+		ParkAfter: cfg.ParkAfter, Answered: cfg.Metrics.Invoked, Logger: cfg.Logger, Reuse: s.reuse,
 	})
 	s.invoker = trigger.NewHandler(trigger.Config{
 		Catalog: cfg.Catalog, Store: cfg.Store, Modes: s.modes, MaxBody: cfg.MaxBody, LongPollMax: cfg.LongPollMax,
@@ -105,12 +109,34 @@ func New(cfg Config) *Server {
 // Handler returns the HTTP handler.
 func (s *Server) Handler() http.Handler { return s.echo }
 
+// Listener wraps ln for the http.Server of HTTPServer: serve on what it returns, so that a
+// parked LongPolling connection goes back to the server after its answer (keep-alive).
+// Without it, parked connections are closed after their answer.
+func (s *Server) Listener(ln net.Listener) net.Listener {
+	l := newListener(ln)
+	s.ln.Store(l)
+	return l
+}
+
+// reuse hands a parked connection back to the HTTP server; false when it cannot.
+func (s *Server) reuse(c net.Conn) bool {
+	if l := s.ln.Load(); l != nil {
+		return l.giveBack(c)
+	}
+	return false
+}
+
 // HTTPServer returns an http.Server for the handler with timeouts fit for held requests: a
 // short ReadHeaderTimeout against slow clients, and a WriteTimeout longer than one hop.
 func (s *Server) HTTPServer(addr string) *http.Server {
 	return &http.Server{
-		Addr:              addr,
-		Handler:           s.echo,
+		Addr:    addr,
+		Handler: s.echo,
+		ConnState: func(c net.Conn, state http.ConnState) {
+			if l := s.ln.Load(); l != nil {
+				l.connState(c, state)
+			}
+		},
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      s.cfg.Hop + 30*time.Second,

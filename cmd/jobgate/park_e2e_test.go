@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +13,7 @@ import (
 // Parked LongPolling requests (--long-poll-park): their connection waits in the hub without a
 // goroutine, and their answers must be exactly those of a request that kept its goroutine.
 
-func TestLongPolling_ParkedCallAnswersWithTheOutputAndClosesTheConnection(t *testing.T) {
+func TestLongPolling_ParkedCallAnswersWithTheOutputAndKeepsTheConnection(t *testing.T) {
 	onEachStore(t, func(t *testing.T, start func(args ...string) *testServer) {
 		s := start("--long-poll-park", "0s")
 		tok := token(t)
@@ -25,9 +27,9 @@ func TestLongPolling_ParkedCallAnswersWithTheOutputAndClosesTheConnection(t *tes
 			if out := r.json(t); out["slept"] != 0.5 {
 				t.Fatalf("%s: output = %s", c.name, r.Body)
 			}
-			if !r.Close || r.Header.Get("X-Request-Id") != "parked-"+c.name ||
+			if r.Close || r.Header.Get("X-Request-Id") != "parked-"+c.name ||
 				r.Header.Get("Content-Type") != "application/json" || r.Header.Get("Date") == "" {
-				t.Fatalf("%s: a parked answer has headers %v; want Connection: close, the request's X-Request-Id, a JSON Content-Type and a Date", c.name, r.Header)
+				t.Fatalf("%s: a parked answer has headers %v (close %v); want keep-alive, the request's X-Request-Id, a JSON Content-Type and a Date", c.name, r.Header, r.Close)
 			}
 		}
 		m := scrape(t, s)
@@ -37,6 +39,47 @@ func TestLongPolling_ParkedCallAnswersWithTheOutputAndClosesTheConnection(t *tes
 		// The gauge drops once the answer is written, a moment after the client has it.
 		waitMetric(t, s.URL, "jobgate_parked_requests", 0)
 	})
+}
+
+func TestLongPolling_AParkedConnectionServesTheClientsNextRequests(t *testing.T) {
+	s := startServer(t, "--long-poll-park", "0s")
+	tok := token(t)
+	// One connection at most: every request after the first must reuse it.
+	client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxConnsPerHost: 1, MaxIdleConnsPerHost: 1}}
+	var conns []string
+	send := func(body string) (int, string) {
+		req, _ := http.NewRequest("POST", s.tenantURL("/t/sleep"), strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
+			conns = append(conns, fmt.Sprintf("%s reused=%v", info.Conn.LocalAddr(), info.Reused))
+		}}))
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, strings.TrimSpace(string(b))
+	}
+	for i, c := range []struct{ body, want string }{
+		{`{"seconds": 0.3, "$callMode": "LongPolling"}`, `{"slept":0.3}`}, // parked
+		{`{"seconds": 0.4, "$callMode": "LongPolling"}`, `{"slept":0.4}`}, // parked again, same connection
+		{`{"seconds": 0, "$callMode": "FireAndForget"}`, ``},              // an ordinary request on it
+	} {
+		if status, body := send(c.body); status != http.StatusOK || body != c.want {
+			t.Fatalf("request %d: %d %q, want 200 %q", i+1, status, body, c.want)
+		}
+	}
+	if len(conns) != 3 || strings.Contains(conns[1], "reused=false") || strings.Contains(conns[2], "reused=false") ||
+		strings.Fields(conns[0])[0] != strings.Fields(conns[2])[0] {
+		t.Fatalf("connections used: %v; want one, reused by the 2nd and 3rd request", conns)
+	}
+	// A client that asks to close gets its parked answer and the connection closed.
+	r := do(t, noFollow, "POST", s.tenantURL("/t/sleep"), tok, map[string]any{"seconds": 0.2, "$callMode": "LongPolling"}, "Connection", "close")
+	wantStatus(t, r, http.StatusOK)
+	if !r.Close {
+		t.Fatal("a parked answer to a request with Connection: close kept the connection")
+	}
 }
 
 func TestLongPolling_ParkedCallHopsWith303ToANewURLUntilDone(t *testing.T) {

@@ -55,7 +55,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.IntVar(&f.robots, "robots", runtime.NumCPU(), "in-process robot slots (concurrent jobs); 0 = API only")
 	fs.DurationVar(&f.hop, "long-poll-hop", 50*time.Second, "longest one LongPolling request is held before a 303 hop")
 	fs.DurationVar(&f.park, "long-poll-park", time.Second,
-		"how long a held LongPolling request keeps its goroutine before its connection is parked (answered later with Connection: close); 0 = at once, at least --long-poll-hop = never")
+		"how long a held LongPolling request keeps its goroutine before its connection is parked (no goroutine; answered by the hub); 0 = at once, at least --long-poll-hop = never")
 	fs.DurationVar(&f.longPollMax, "long-poll-max", 15*time.Minute, "longest a LongPolling-mode job may run (from creation)")
 	fs.StringVar(&f.publicURL, "public-url", "", "absolute base for Location URLs (behind a proxy); empty = from the request")
 	fs.StringVar(&f.jwtSecret, "jwt-secret", "", "HS256 key for bearer tokens")
@@ -243,7 +243,7 @@ func serve(ctx context.Context, f serveFlags, stdout io.Writer, log *slog.Logger
 	}
 
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- httpSrv.Serve(ln) }()
+	go func() { serveErr <- httpSrv.Serve(srv.Listener(ln)) }()
 	select {
 	case err := <-serveErr:
 		stopWork()
