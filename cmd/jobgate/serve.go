@@ -240,6 +240,9 @@ func serve(ctx context.Context, f serveFlags, stdout io.Writer, log *slog.Logger
 		}
 		defer dbg.Close()
 		log.Info("profiler listening", "url", "http://"+dbg.Addr().String()+"/debug/pprof/")
+		if tcp, ok := dbg.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
+			log.Warn("--debug-listen is reachable from other machines and has no authentication: bind it to 127.0.0.1")
+		}
 	}
 
 	serveErr := make(chan error, 1)
