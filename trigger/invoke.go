@@ -86,6 +86,12 @@ func (h *Handler) Invoke(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	var fp string
+	if idemKey != "" { // only a repeated key compares fingerprints: no hashing otherwise
+		if fp, err = fingerprint(req.Method, call.raw); err != nil {
+			return err
+		}
+	}
 	create := jobs.CreateRequest{
 		Job: jobs.Job{
 			Org: t.Org, Tenant: t.Tenant,
@@ -100,7 +106,7 @@ func (h *Handler) Invoke(c echo.Context) error {
 		},
 		IdempotencyKey: idemKey,
 		Scope:          strings.ToLower(tr.Slug),
-		Fingerprint:    call.fingerprint,
+		Fingerprint:    fp,
 	}
 	if choice.Mode == jobs.LongPolling {
 		create.MaxRunTime = h.cfg.LongPollMax
@@ -117,11 +123,11 @@ func (h *Handler) Invoke(c echo.Context) error {
 }
 
 type call struct {
-	args        map[string]any
-	fromQuery   bool
-	mode        string
-	hasMode     bool
-	fingerprint string
+	args      map[string]any
+	fromQuery bool
+	mode      string
+	hasMode   bool
+	raw       map[string]any // args plus $-keys, as sent: what the fingerprint covers
 }
 
 // readCall reads the call's arguments and $callMode: from the query string for GET, from the
@@ -170,11 +176,7 @@ func (h *Handler) readCall(c echo.Context) (call, error) {
 			out.mode, out.hasMode = s, true
 		}
 	}
-	fp, err := fingerprint(c.Request().Method, raw)
-	if err != nil {
-		return out, err
-	}
-	out.fingerprint = fp
+	out.raw = raw
 	return out, nil
 }
 

@@ -241,8 +241,8 @@ func TestReadCall(t *testing.T) {
 			if got.fromQuery != tt.expectQuery || got.mode != tt.expectMode || got.hasMode != tt.expectHasMode {
 				t.Errorf("fromQuery, mode, hasMode = %v, %q, %v; want %v, %q, %v", got.fromQuery, got.mode, got.hasMode, tt.expectQuery, tt.expectMode, tt.expectHasMode)
 			}
-			if len(got.fingerprint) != 64 {
-				t.Errorf("fingerprint = %q", got.fingerprint)
+			if fp, err := fingerprint(tt.givenMethod, got.raw); err != nil || len(fp) != 64 {
+				t.Errorf("fingerprint = %q, %v", fp, err)
 			}
 		})
 	}
