@@ -100,7 +100,7 @@ func convert(t ArgumentType, v any, text bool) (any, error) {
 	if text {
 		s, ok := v.(string)
 		if !ok {
-			return nil, fmt.Errorf("expected text, got %s", describe(v))
+			return nil, fmt.Errorf("expected text, got %s", JSONKind(v))
 		}
 		return fromText(t, s)
 	}
@@ -135,7 +135,7 @@ func convert(t ArgumentType, v any, text bool) (any, error) {
 	default:
 		return nil, fmt.Errorf("unknown declared type %q", t)
 	}
-	return nil, fmt.Errorf("expected %s %s, got %s", article(t), t, describe(v))
+	return nil, fmt.Errorf("expected %s %s, got %s", article(t), t, JSONKind(v))
 }
 
 func fromText(t ArgumentType, s string) (any, error) {
@@ -255,7 +255,9 @@ func wholeNumberText(s string) bool {
 	return point >= 0 && strings.Trim(digits[point:], "0") == ""
 }
 
-func describe(v any) string {
+// JSONKind names the JSON type of a decoded value ("a string", "an array", …), for error
+// messages.
+func JSONKind(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return "null"

@@ -294,23 +294,7 @@ func readOutputFile(path string) (map[string]any, error) {
 	}
 	out, ok := v.(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("output file is not a JSON object: it holds %s", jsonKind(v))
+		return nil, fmt.Errorf("output file is not a JSON object: it holds %s", jobs.JSONKind(v))
 	}
 	return out, nil
-}
-
-func jsonKind(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case []any:
-		return "an array"
-	case string:
-		return "a string"
-	case float64:
-		return "a number"
-	case bool:
-		return "a boolean"
-	}
-	return "something else"
 }

@@ -196,7 +196,7 @@ func decodeObject(body []byte) (map[string]any, error) {
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return nil, jobs.Errorf(jobs.EINVALID, "the request body must be a JSON object of arguments, got %s", jsonKind(v))
+		return nil, jobs.Errorf(jobs.EINVALID, "the request body must be a JSON object of arguments, got %s", jobs.JSONKind(v))
 	}
 	return m, nil
 }
@@ -210,22 +210,6 @@ func jsonErr(err error) string {
 		return "unexpected end of input"
 	}
 	return err.Error()
-}
-
-func jsonKind(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case []any:
-		return "an array"
-	case string:
-		return "a string"
-	case bool:
-		return "a boolean"
-	case json.Number:
-		return "a number"
-	}
-	return fmt.Sprintf("%T", v)
 }
 
 // fingerprint identifies a call for Idempotency-Key: its method and its arguments (and

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jobgate/jobgate/jobs"
 )
 
 // Limits of `jobgate invoke`.
@@ -215,7 +217,7 @@ func buildArguments(data string, pairs []string) (map[string]any, error) {
 		}
 		obj, ok := v.(map[string]any)
 		if !ok {
-			return nil, fmt.Errorf("-d: want a JSON object like {\"x\": 1}, got %s", jsonKind(v))
+			return nil, fmt.Errorf("-d: want a JSON object like {\"x\": 1}, got %s", jobs.JSONKind(v))
 		}
 		args = obj
 	}
@@ -252,23 +254,6 @@ func decodeJSON(s string) (any, error) {
 		return nil, errors.New("unexpected data after the JSON value")
 	}
 	return v, nil
-}
-
-// jsonKind names the JSON type of a decoded value, for error messages.
-func jsonKind(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case []any:
-		return "an array"
-	case string:
-		return "a string"
-	case bool:
-		return "a boolean"
-	case json.Number:
-		return "a number"
-	}
-	return "an object"
 }
 
 // encodeInvocation puts the arguments, and $callMode when a mode is given, where the method
