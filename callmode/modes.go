@@ -158,14 +158,13 @@ func (m *Modes) hold(c echo.Context, t jobs.Tenant, key string, wait time.Durati
 		first = min(wait, m.cfg.ParkAfter)
 	}
 	job, err := m.cfg.Waiter.WaitFinal(c.Request().Context(), t, key, first)
-	if err == nil && !job.State.Final() && first < wait && !m.cfg.Waiter.Draining() {
-		if m.park(c, t, job, deadline, n) {
+	if first < wait && !m.cfg.Waiter.Draining() {
+		waiting := err == nil && !job.State.Final()
+		if waiting && m.park(c, t, job, deadline, n) {
 			return nil
 		}
-	}
-	if (err == nil && !job.State.Final() || jobs.ErrorCode(err) == jobs.EUNAVAILABLE) && first < wait && !m.cfg.Waiter.Draining() {
 		// Not parked (HTTP/2), or the store did not answer yet: hold on with the goroutine.
-		if rest := time.Until(deadline); rest > 0 {
+		if rest := time.Until(deadline); rest > 0 && (waiting || jobs.ErrorCode(err) == jobs.EUNAVAILABLE) {
 			job, err = m.cfg.Waiter.WaitFinal(c.Request().Context(), t, key, rest)
 		}
 	}

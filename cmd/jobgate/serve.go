@@ -203,7 +203,7 @@ func serve(ctx context.Context, f serveFlags, stdout io.Writer, log *slog.Logger
 		func() float64 { return float64(waiter.Parked()) })
 	srv := server.New(server.Config{
 		Store: store, Catalog: cat, Verifier: verifier, Capabilities: caps, Waiter: waiter,
-		Metrics: metrics, PublicURL: f.publicURL, Hop: f.hop, LongPollMax: f.longPollMax, ParkAfter: parkAfter(f),
+		Metrics: metrics, PublicURL: f.publicURL, Hop: f.hop, LongPollMax: f.longPollMax, ParkAfter: f.park,
 		CORSOrigins: splitList(f.corsOrigins), MaxBody: f.maxBody, Logger: log,
 	})
 	ln, err := net.Listen("tcp", f.listen)
@@ -272,15 +272,6 @@ func serve(ctx context.Context, f serveFlags, stdout io.Writer, log *slog.Logger
 	}
 	log.Info("stopped")
 	return nil
-}
-
-// parkAfter turns --long-poll-park into server.Config.ParkAfter: a park time that reaches
-// the hop never parks.
-func parkAfter(f serveFlags) time.Duration {
-	if f.park >= f.hop {
-		return -1
-	}
-	return f.park
 }
 
 // reap runs the store's reaper step every second until ctx ends. After the store was
