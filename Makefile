@@ -13,11 +13,9 @@ run:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/jobgate ./cmd/jobgate
 
-## test: everything CI checks — tools, format, vet, and every test with the race detector
-test: test-deps
-	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
-	  if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
-	$(GO) vet $(PKGS)
+## test: everything CI checks — tools, lint (format, vet, staticcheck, tidy go.mod), and
+## every test with the race detector
+test: test-deps lint
 	$(GO) test -race -count=1 -timeout 15m -parallel 8 $(PKGS)
 
 ## test-deps: install what the tests need when it is missing (node for the fetch replays,
@@ -25,10 +23,17 @@ test: test-deps
 test-deps:
 	@./scripts/test-deps.sh
 
-## lint: gofmt and go vet
+## lint: gofmt, go vet, staticcheck (installed into GOPATH/bin when missing) and a tidy go.mod
+STATICCHECK_VERSION := v0.8.2
 lint:
-	@test -z "$$(gofmt -l .)" || (gofmt -l . && exit 1)
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(GO) mod tidy -diff
+	@sc=$$($(GO) env GOPATH)/bin/staticcheck; \
+	  if [ ! -x "$$sc" ]; then echo "lint: installing staticcheck $(STATICCHECK_VERSION)"; \
+	    $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION); fi; \
+	  "$$sc" $(PKGS)
 
 ## fuzz: run every fuzzer for FUZZTIME (default 60s) each, one after the other
 fuzz:

@@ -33,6 +33,7 @@ func Builtins() map[string]Builtin {
 		"FailingJob": {
 			Arguments: map[string]jobs.Argument{},
 			Run: func(ctx context.Context, _ map[string]any, _ func(jobs.Progress)) (map[string]any, error) {
+				//lint:ignore ST1005 the sample's Info is fixed by the contract (§6)
 				return nil, errors.New("This workflow always fails")
 			},
 		},

@@ -357,7 +357,7 @@ func resolveLocation(current *url.URL, location string) (*url.URL, error) {
 		return nil, fmt.Errorf("bad Location %q: %v", location, err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("Location with scheme %q: want http or https", u.Scheme)
+		return nil, fmt.Errorf("the Location has scheme %q: want http or https", u.Scheme)
 	}
 	return u, nil
 }
