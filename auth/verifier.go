@@ -112,6 +112,7 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods(v.methods),
 		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(), // an iat beyond the leeway in the future is refused
 		jwt.WithLeeway(v.cfg.Leeway),
 		jwt.WithTimeFunc(v.cfg.Now),
 		jwt.WithStrictDecoding(), // one encoding per signature: no malleable trailing bits
@@ -128,8 +129,8 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 
 // Verify checks raw (a compact JWS, without "Bearer ") and returns its Principal. Every
 // failure is a 401 *Error with Code CodeInvalidToken and a description of the first
-// problem found: malformed, algorithm not accepted, bad signature, missing or expired exp,
-// nbf in the future, issuer or audience not accepted, missing org or tenant.
+// problem found: malformed, a crit header, algorithm not accepted, bad signature, exp, nbf
+// or iat not a JSON number, missing or expired exp, nbf or iat in the future, issuer or audience not accepted, missing org or tenant.
 func (v *Verifier) Verify(raw string) (Principal, error) {
 	if raw == "" {
 		return Principal{}, invalidToken("bearer token is empty")
@@ -189,6 +190,12 @@ func (v *Verifier) FromHeader(authorization string) (Principal, error) {
 // vetted) algorithm, so an HS256 token is only ever checked against the Secret and never
 // against public key bytes.
 func (v *Verifier) keyFor(t *jwt.Token) (any, error) {
+	// RFC 7515 §4.1.11: a `crit` header names extensions the recipient must understand.
+	// This verifier understands none, so any crit (even an empty or malformed one) refuses
+	// the token rather than ignoring semantics the issuer said were mandatory.
+	if _, ok := t.Header["crit"]; ok {
+		return nil, invalidToken("token header has a crit parameter naming extensions this server does not support")
+	}
 	switch t.Method.Alg() {
 	case jwt.SigningMethodHS256.Alg():
 		return v.cfg.Secret, nil
@@ -222,6 +229,10 @@ func keySet(keys []publicKey, t *jwt.Token) jwt.VerificationKeySet {
 // describe turns a parser error into a 401 *Error that says what is wrong without echoing
 // anything the client sent (an unknown alg value could be arbitrary text).
 func (v *Verifier) describe(tok *jwt.Token, c *claims, err error) *Error {
+	var authErr *Error
+	if errors.As(err, &authErr) { // our own words, e.g. from claims decoding or keyFor
+		return authErr
+	}
 	if errors.Is(err, jwt.ErrTokenMalformed) {
 		return invalidToken("token is malformed")
 	}
@@ -234,10 +245,7 @@ func (v *Verifier) describe(tok *jwt.Token, c *claims, err error) *Error {
 			return invalidToken("signing method is not accepted")
 		}
 	}
-	var authErr *Error
 	switch {
-	case errors.As(err, &authErr):
-		return authErr
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
 		return invalidToken("signature is invalid")
 	case !errors.Is(err, jwt.ErrTokenInvalidClaims):
@@ -249,6 +257,8 @@ func (v *Verifier) describe(tok *jwt.Token, c *claims, err error) *Error {
 		return invalidToken("token is expired")
 	case errors.Is(err, jwt.ErrTokenNotValidYet):
 		return invalidToken("token is not valid yet (nbf)")
+	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		return invalidToken("token is issued in the future (iat)")
 	case v.cfg.Issuer != "" && c.Issuer == "":
 		return invalidToken("token has no iss claim")
 	case errors.Is(err, jwt.ErrTokenInvalidIssuer):

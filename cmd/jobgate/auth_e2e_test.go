@@ -438,3 +438,48 @@ func TestAuth_TokenIsNeverLogged(t *testing.T) {
 		t.Error("the JWT secret appears in the server's output")
 	}
 }
+
+func TestAuth_TokenWithCritFutureIatOrStringTimesIs401(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	key := []byte(testSecret)
+	edit := func(k string, v any) string {
+		c := claimsFor("default", "default")
+		c[k] = v
+		return signHS256(t, key, c)
+	}
+	crit := jwt.NewWithClaims(jwt.SigningMethodHS256, claimsFor("default", "default"))
+	crit.Header["crit"] = []string{"x-policy"}
+	crit.Header["x-policy"] = "strict"
+	critTok, err := crit.SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct{ name, tok, desc string }{
+		{"crit with an unknown name", critTok, "crit parameter"},
+		{"iat in 2100", edit("iat", time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC).Unix()), "issued in the future"},
+		{"exp as a string", edit("exp", "9999999999"), "exp claim is not a number"},
+		{"nbf as a string", edit("nbf", "1"), "nbf claim is not a number"},
+		{"iat as a string", edit("iat", "1"), "iat claim is not a number"},
+	}
+	for _, c := range cases {
+		r := do(t, noFollow, "GET", s.tenantURL("/odata/Jobs"), c.tok, nil)
+		p := wantChallenge(t, r, http.StatusUnauthorized, `error="invalid_token"`, c.desc)
+		if !strings.Contains(p["detail"].(string), c.desc) {
+			t.Errorf("%s: detail = %q, want it to mention %q", c.name, p["detail"], c.desc)
+		}
+	}
+}
+
+func TestAuth_ScopesSplitOnASCIISpaceOnly(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	// "OR.Robots OR.Jobs" separated by a no-break space is one unknown scope, not OR.Jobs.
+	c := claimsFor("default", "default")
+	c["scope"] = "OR.Robots\u00a0OR.Jobs"
+	r := do(t, noFollow, "GET", s.tenantURL("/odata/Jobs"), signHS256(t, []byte(testSecret), c), nil)
+	wantProblem(t, r, http.StatusForbidden)
+	c["scope"] = "OR.Robots OR.Jobs"
+	r = do(t, noFollow, "GET", s.tenantURL("/odata/Jobs"), signHS256(t, []byte(testSecret), c), nil)
+	wantStatus(t, r, http.StatusOK)
+}
