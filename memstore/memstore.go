@@ -22,6 +22,14 @@ type Config struct {
 	Now func() time.Time
 }
 
+// idemID names an Idempotency-Key record; a struct, so no tenant, scope and key can
+// spell another combination's name.
+type idemID struct {
+	tenant jobs.Tenant
+	scope  string
+	key    string
+}
+
 type idemRecord struct {
 	key         string // job key
 	fingerprint string
@@ -42,7 +50,7 @@ type Store struct {
 	jobs      map[string]*jobs.Job // by job key
 	tenants   map[jobs.Tenant]*tenantData
 	pending   []string // job keys, oldest first
-	idem      map[string]idemRecord
+	idem      map[idemID]idemRecord
 	expiresAt map[string]time.Time // final job key → when it is dropped
 	logs      map[string]string    // job key → its log
 
@@ -71,7 +79,7 @@ func New(cfg Config) *Store {
 		cfg:       cfg,
 		jobs:      map[string]*jobs.Job{},
 		tenants:   map[jobs.Tenant]*tenantData{},
-		idem:      map[string]idemRecord{},
+		idem:      map[idemID]idemRecord{},
 		expiresAt: map[string]time.Time{},
 		logs:      map[string]string{},
 		subs:      map[int]func(jobs.Event){},
@@ -109,9 +117,8 @@ func (s *Store) Create(ctx context.Context, req jobs.CreateRequest) (jobs.Job, b
 	now := s.now()
 
 	s.mu.Lock()
-	idemKey := ""
+	idemKey := idemID{tenant: t, scope: req.Scope, key: req.IdempotencyKey}
 	if req.IdempotencyKey != "" {
-		idemKey = t.String() + "\x00" + req.Scope + "\x00" + req.IdempotencyKey
 		if rec, ok := s.idem[idemKey]; ok && now.Before(rec.expires) {
 			if rec.fingerprint != req.Fingerprint {
 				s.mu.Unlock()
@@ -142,7 +149,7 @@ func (s *Store) Create(ctx context.Context, req jobs.CreateRequest) (jobs.Job, b
 	s.jobs[j.Key] = &j
 	td.byID[j.ID] = j.Key
 	s.pending = append(s.pending, j.Key)
-	if idemKey != "" {
+	if req.IdempotencyKey != "" {
 		s.idem[idemKey] = idemRecord{key: j.Key, fingerprint: req.Fingerprint, expires: now.Add(s.cfg.IdempotencyTTL)}
 	}
 	out := cloneJob(&j)

@@ -1,5 +1,7 @@
 package redisstore
 
+import "strconv"
+
 // Every key of the store is built here. All keys share one hash tag, {<prefix>}, so every
 // script touches a single cluster slot and the same scripts run on Redis Cluster.
 //
@@ -10,7 +12,9 @@ package redisstore
 //	{P}:expiry              zset   "<org>/<tenant>|<key>" of final jobs, scored by when they go (unix ms)
 //	{P}:ids:<org>/<tenant>  string the tenant's last job id (one per tenant)
 //	{P}:byid:<org>/<tenant> zset   the tenant's job keys scored by id
-//	{P}:idem:<org>/<tenant>:<scope>:<idempotency key>
+//	{P}:idem:<len>:<org>/<tenant>:<len>:<scope>:<idempotency key>
+//	                        (<len> is the byte length of the part after it, so no choice of
+//	                        tenant, scope and key can spell another's key)
 //	                        string "<job key>|<fingerprint>|<expires unix ms>", with a TTL
 //	{P}:log:<key>           string the job's log (tail of its output); expires with the job
 //	{P}:claim:<owner>       string the job a robot slot holds, so a claim whose reply was lost
@@ -47,7 +51,8 @@ func (k keys) capKey() string            { return k.base + "capkey" }
 func (k keys) events() string            { return k.base + "events" }
 func (k keys) work() string              { return k.base + "work" }
 func (k keys) idem(tenant, scope, idemKey string) string {
-	return k.base + "idem:" + tenant + ":" + scope + ":" + idemKey
+	return k.base + "idem:" + strconv.Itoa(len(tenant)) + ":" + tenant + ":" +
+		strconv.Itoa(len(scope)) + ":" + scope + ":" + idemKey
 }
 
 // Keys of the management API's resources.

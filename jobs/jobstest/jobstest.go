@@ -54,6 +54,7 @@ func Run(t *testing.T, newStore Factory) {
 		"GetIsTenantScoped":                       testGetTenantScoped,
 		"IdempotencyKeyReturnsFirstJob":           testIdempotency,
 		"IdempotencyKeyExpires":                   testIdempotencyExpires,
+		"IdempotencyKeyIsNamespacedByScope":       testIdempotencyNamespaced,
 		"ClaimTakesOldestPendingOnce":             testClaimFIFO,
 		"ClaimWhenEmptyIsNotFound":                testClaimEmpty,
 		"ConcurrentClaimsNeverShareAJob":          testConcurrentClaims,
@@ -192,6 +193,27 @@ func testIdempotency(t *testing.T, s jobs.Store, c *Clock) {
 	otherTenant.IdempotencyKey, otherTenant.Scope, otherTenant.Fingerprint = "k1", "add", "f1"
 	if j := create(t, s, otherTenant); j.Key == first.Key {
 		t.Fatal("the same key in another tenant returned the first job")
+	}
+}
+
+// testIdempotencyNamespaced is issue 8's collision: scope "idem" with key "k:1" and scope
+// "idem:k" with key "1" must be two keys, however the store joins them.
+func testIdempotencyNamespaced(t *testing.T, s jobs.Store, c *Clock) {
+	for _, pair := range [][2][2]string{
+		{{"idem", "k:1"}, {"idem:k", "1"}},
+		{{"a", "b\x00c"}, {"a\x00b", "c"}},
+		{{"x", "2:y:z"}, {"x:2:y", "z"}},
+	} {
+		first := newJob(tenantA, nil)
+		first.Scope, first.IdempotencyKey, first.Fingerprint = pair[0][0], pair[0][1], "f1"
+		second := newJob(tenantA, nil)
+		second.Scope, second.IdempotencyKey, second.Fingerprint = pair[1][0], pair[1][1], "f2"
+		a := create(t, s, first)
+		b, created, err := s.Create(context.Background(), second)
+		if err != nil || !created || b.Key == a.Key {
+			t.Fatalf("scope %q key %q after scope %q key %q: job %s created=%v err=%v; want a new job",
+				pair[1][0], pair[1][1], pair[0][0], pair[0][1], b.Key, created, err)
+		}
 	}
 }
 
