@@ -4,6 +4,7 @@ package memstore
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -265,6 +266,9 @@ func (s *Store) Renew(ctx context.Context, key, owner string, lease time.Duratio
 func (s *Store) Finish(ctx context.Context, key, owner string, r jobs.Result) (jobs.Job, error) {
 	if !r.State.Final() {
 		return jobs.Job{}, jobs.Errorf(jobs.EINVALID, "finish job %s: %s is not a final state", key, r.State)
+	}
+	if err := jobs.CheckOutput(r.OutputArguments); err != nil { // it could never be answered
+		return jobs.Job{}, fmt.Errorf("memstore: finish %s: %w", key, err)
 	}
 	s.mu.Lock()
 	j, err := s.held(key, owner)

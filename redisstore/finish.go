@@ -2,6 +2,8 @@ package redisstore
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 
 	"github.com/jobgate/jobgate/jobs"
 )
@@ -38,7 +40,14 @@ func (s *Store) Finish(ctx context.Context, key, owner string, r jobs.Result) (j
 	}
 	output := ""
 	if r.OutputArguments != nil {
-		output = mustJSON(r.OutputArguments)
+		b, err := json.Marshal(r.OutputArguments)
+		if err != nil { // never store "null" for an output that was there
+			if why := jobs.CheckOutput(r.OutputArguments); why != nil {
+				err = why
+			}
+			return jobs.Job{}, fmt.Errorf("redisstore: finish %s: %w", key, err)
+		}
+		output = string(b)
 	}
 	now := s.now()
 	v, err := finishScript.Run(ctx, s.rdb, []string{s.keys.job(key)},

@@ -25,3 +25,29 @@ func TestRequestID_LongOrInvisibleIsReplacedEverywhere(t *testing.T) {
 		t.Fatalf("a valid X-Request-Id was not kept: %v", p["requestId"])
 	}
 }
+
+func TestOutput_InfinityEndsTheJobFaultedOnEveryStore(t *testing.T) {
+	for _, st := range stores[:2] { // memstore and Redis: the two stores the finding names
+		t.Run(st.name, func(t *testing.T) {
+			t.Parallel()
+			s := startServer(t, st.args(t)...)
+			// 1e200 × 1e200 = +Inf: the product has no JSON form.
+			r := do(t, noFollow, "POST", s.tenantURL("/t/add"), token(t), map[string]any{"x": 1e200, "y": 1e200, "$callMode": "LongPolling"})
+			p := wantProblem(t, r, http.StatusInternalServerError)
+			info, _ := p["info"].(string)
+			if p["jobState"] != "Faulted" || !strings.Contains(info, `"product"`) || !strings.Contains(info, "+Infinity") {
+				t.Fatalf("problem = %s; want a Faulted job whose info names the product and +Infinity", r.Body)
+			}
+			list := do(t, noFollow, "GET", s.tenantURL("/odata/Jobs"), token(t), nil)
+			wantStatus(t, list, http.StatusOK)
+			jobs, _ := list.json(t)["value"].([]any)
+			if len(jobs) != 1 {
+				t.Fatalf("Jobs list = %s; want the one job", list.Body)
+			}
+			j, _ := jobs[0].(map[string]any)
+			if j == nil || j["State"] != "Faulted" || j["Info"] != info {
+				t.Fatalf("Jobs list shows %v; want the Faulted job with info %q", jobs[0], info)
+			}
+		})
+	}
+}

@@ -4,6 +4,8 @@ package jobstest
 import (
 	"context"
 	"fmt"
+	"math"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -60,6 +62,7 @@ func Run(t *testing.T, newStore Factory) {
 		"ConcurrentClaimsNeverShareAJob":          testConcurrentClaims,
 		"FinishRecordsOutputAndEmitsFinal":        testFinish,
 		"FinishTwiceIsRefused":                    testFinishTwice,
+		"FinishWithUnencodableOutputIsRefused":    testFinishUnencodable,
 		"FinishWithoutLeaseIsRefused":             testFinishForeignLease,
 		"RenewExtendsLeaseAndRecordsProgress":     testRenew,
 		"LapsedLeaseIsReapedAsFaulted":            testLeaseLapse,
@@ -312,6 +315,26 @@ func testFinish(t *testing.T, s jobs.Store, c *Clock) {
 	if ev.Job == nil || ev.Job.ID != j.ID || ev.Job.Org != tenantA.Org || ev.Job.Tenant != tenantA.Tenant ||
 		ev.Job.OutputArguments["sum"] != 5.0 || ev.Job.State != jobs.Successful {
 		t.Fatalf("final event carries %+v; want the finished job with its output", ev.Job)
+	}
+}
+
+// testFinishUnencodable: an output JSON cannot hold (+Inf) is refused as EINVALID with the
+// job left as it was, never stored as null or dropped; the robot can then record a fault.
+func testFinishUnencodable(t *testing.T, s jobs.Store, c *Clock) {
+	j := create(t, s, newJob(tenantA, nil))
+	claim(t, s, "o1")
+	_, err := s.Finish(context.Background(), j.Key, "o1", jobs.Result{State: jobs.Successful, OutputArguments: map[string]any{"Result": math.Inf(1)}})
+	wantCode(t, err, jobs.EINVALID)
+	if !strings.Contains(jobs.ErrorMessage(err), `"Result"`) {
+		t.Fatalf("refusal %q does not name the argument", jobs.ErrorMessage(err))
+	}
+	got, _ := s.Get(context.Background(), tenantA, j.Key)
+	if got.State != jobs.Running || got.OutputArguments != nil {
+		t.Fatalf("after a refused Finish the job is %s with output %v; want it Running with none", got.State, got.OutputArguments)
+	}
+	done, err := s.Finish(context.Background(), j.Key, "o1", jobs.Result{State: jobs.Faulted, Info: "output cannot be stored"})
+	if err != nil || done.State != jobs.Faulted {
+		t.Fatalf("Finish Faulted after the refusal = %s, %v", done.State, err)
 	}
 }
 
