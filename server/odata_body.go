@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/jobgate/jobgate/internal/jsonbody"
 	"github.com/jobgate/jobgate/jobs"
 )
 
@@ -59,10 +60,13 @@ func objectOf(data []byte, what string) (map[string]json.RawMessage, error) {
 	if len(data) == 0 || data[0] != '{' {
 		return nil, jobs.Errorf(jobs.EINVALID, "%s must be a JSON object", what)
 	}
+	if err := jsonbody.Check(data, what); err != nil {
+		return nil, err
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	var raw map[string]json.RawMessage
 	if err := dec.Decode(&raw); err != nil {
-		return nil, jobs.Errorf(jobs.EINVALID, "%s is not valid JSON: %v", what, err)
+		return nil, jobs.Errorf(jobs.EINVALID, "%s is not valid JSON: %s", what, jsonbody.Describe(err))
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, jobs.Errorf(jobs.EINVALID, "%s has data after its JSON object", what)

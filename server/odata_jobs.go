@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/jobgate/jobgate/internal/jsonbody"
 	"github.com/jobgate/jobgate/jobs"
 	"github.com/jobgate/jobgate/odata"
 )
@@ -250,10 +252,17 @@ type stopRequest struct {
 
 func (s *Server) readStop(c echo.Context, wantIDs bool) (stopRequest, jobs.StopStrategy, error) {
 	var req stopRequest
-	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, 1<<20))
+	data, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, 1<<20))
+	if err != nil {
+		return req, "", jobs.Errorf(jobs.EINVALID, "could not read the request body (at most 1 MiB)")
+	}
+	if err := jsonbody.Check(data, "the request body"); err != nil {
+		return req, "", err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		return req, "", jobs.Errorf(jobs.EINVALID, "the body must be a JSON object like {\"strategy\": \"SoftStop\"}: %v", err)
+		return req, "", jobs.Errorf(jobs.EINVALID, "the body must be a JSON object like {\"strategy\": \"SoftStop\"}: %s", jsonbody.Describe(err))
 	}
 	var strategy jobs.StopStrategy
 	switch strings.ToLower(req.Strategy) {

@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/jobgate/jobgate/callmode"
+	"github.com/jobgate/jobgate/internal/jsonbody"
 	"github.com/jobgate/jobgate/jobs"
 )
 
@@ -182,11 +183,14 @@ func (h *Handler) readCall(c echo.Context) (call, error) {
 
 // decodeObject decodes a JSON object, keeping numbers exact (json.Number).
 func decodeObject(body []byte) (map[string]any, error) {
+	if err := jsonbody.Check(body, "the request body"); err != nil {
+		return nil, err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		return nil, jobs.Errorf(jobs.EINVALID, "the request body is not valid JSON: %s", jsonErr(err))
+		return nil, jobs.Errorf(jobs.EINVALID, "the request body is not valid JSON: %s", jsonbody.Describe(err))
 	}
 	if dec.More() {
 		return nil, jobs.Errorf(jobs.EINVALID, "the request body has data after its JSON object")
@@ -201,16 +205,6 @@ func decodeObject(body []byte) (map[string]any, error) {
 	return m, nil
 }
 
-func jsonErr(err error) string {
-	var syn *json.SyntaxError
-	if errors.As(err, &syn) {
-		return fmt.Sprintf("%s (at byte %d)", syn.Error(), syn.Offset)
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-		return "unexpected end of input"
-	}
-	return err.Error()
-}
 
 // fingerprint identifies a call for Idempotency-Key: its method and its arguments (and
 // $callMode) in canonical JSON, so that key order and spacing do not matter.

@@ -3,6 +3,7 @@ package trigger
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -69,7 +70,8 @@ func ownedError(what, file string) *jobs.Error {
 	return jobs.Errorf(jobs.ECONFLICT, "%s is declared in %s, which owns it: change it there, not through the API", what, fileName(file))
 }
 
-// fileName names where declared resources come from, for messages.
+// fileName names where declared resources come from, for messages. Only the file's base
+// name is shown: the server's directory layout is none of an API caller's business.
 func fileName(file string) string {
 	switch {
 	case file == "":
@@ -77,7 +79,7 @@ func fileName(file string) string {
 	case strings.HasPrefix(file, "--"):
 		return file + " (the development samples)"
 	}
-	return "the config file " + file
+	return "the config file " + filepath.Base(file)
 }
 
 // declared returns copies of tenant t's declared processes and triggers, in Id order.

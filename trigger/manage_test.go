@@ -74,7 +74,7 @@ func TestCatalog_DeclaredSettingsAreOwnedByTheFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := cat.PutSettings(context.Background(), acme, callmode.DefaultSettings())
-	if jobs.ErrorCode(err) != jobs.ECONFLICT || !strings.Contains(jobs.ErrorMessage(err), "/etc/jobgate.yaml") {
+	if jobs.ErrorCode(err) != jobs.ECONFLICT || !strings.Contains(jobs.ErrorMessage(err), "the config file jobgate.yaml,") || strings.Contains(jobs.ErrorMessage(err), "/etc/") {
 		t.Fatalf("PutSettings over declared settings: %v", err)
 	}
 	info, err := cat.TenantSettings(context.Background(), acme)
@@ -113,8 +113,9 @@ func TestCatalog_StoredReleasesAndTriggersAreFoundByRobotsAndInvocations(t *test
 	if _, _, err := cat.Trigger(ctx, acme, "none"); jobs.ErrorCode(err) != jobs.ENOTFOUND {
 		t.Fatalf("unknown slug: %v", err)
 	}
-	// The declared release belongs to the file.
-	if err := cat.DeleteRelease(ctx, acme, 1); jobs.ErrorCode(err) != jobs.ECONFLICT || !strings.Contains(jobs.ErrorMessage(err), "/etc/jobgate.yaml") {
+	// The declared release belongs to the file, named by its base name only (no server path).
+	if err := cat.DeleteRelease(ctx, acme, 1); jobs.ErrorCode(err) != jobs.ECONFLICT ||
+		!strings.Contains(jobs.ErrorMessage(err), "the config file jobgate.yaml,") || strings.Contains(jobs.ErrorMessage(err), "/etc/") {
 		t.Fatalf("DeleteRelease(declared) = %v", err)
 	}
 }

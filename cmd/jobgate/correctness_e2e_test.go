@@ -51,3 +51,23 @@ func TestOutput_InfinityEndsTheJobFaultedOnEveryStore(t *testing.T) {
 		})
 	}
 }
+
+func TestJSONBody_DuplicateNamesAndInvalidUTF8Are400(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	cases := []struct{ name, url, body, want string }{
+		{"trigger: duplicate argument", s.tenantURL("/t/add"), `{"x": 1, "y": 2, "x": 3}`, `gives member "x" twice`},
+		{"trigger: invalid UTF-8", s.tenantURL("/t/add"), "{\"x\": 1, \"y\": 2, \"note\": \"caf\xe9\"}", "not valid UTF-8"},
+		{"OData: duplicate member", s.tenantURL("/odata/Releases"), `{"Name": "A", "Name": "B", "ProcessKey": "Args_AddNumbers"}`, `gives member "Name" twice`},
+		{"OData: invalid UTF-8", s.tenantURL("/odata/Releases"), "{\"Name\": \"\xff\", \"ProcessKey\": \"Args_AddNumbers\"}", "not valid UTF-8"},
+		{"StopJob: wrong type worded without Go types", s.tenantURL("/odata/Jobs(1)" + stopJobAction), `{"strategy": ["Kill"]}`, "strategy is array"},
+	}
+	for _, c := range cases {
+		r := do(t, noFollow, "POST", c.url, token(t), []byte(c.body))
+		p := wantProblem(t, r, http.StatusBadRequest)
+		d, _ := p["detail"].(string)
+		if !strings.Contains(d, c.want) || strings.Contains(d, "Go ") || strings.Contains(d, "interface {}") || strings.Contains(d, "json:") {
+			t.Errorf("%s: detail %q; want it to contain %q and no Go wording", c.name, d, c.want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -399,6 +400,16 @@ func TestApiTriggers_CreateInvokeDisableRenameDelete(t *testing.T) {
 	})
 }
 
+// wantFileNamedWithoutPath checks that a 409 names the config file by its base name and shows
+// no absolute path of the server's file system.
+func wantFileNamedWithoutPath(t *testing.T, p map[string]any, config string) {
+	t.Helper()
+	wantDetail(t, p, "the config file "+filepath.Base(config))
+	if d, _ := p["detail"].(string); strings.Contains(d, filepath.Dir(config)) {
+		t.Fatalf("detail %q shows the server's path %s", d, filepath.Dir(config))
+	}
+}
+
 func TestManagement_ConfigFileOwnsWhatItDeclares(t *testing.T) {
 	config := writeFile(t, "jobgate.yaml", `
 tenants:
@@ -432,10 +443,10 @@ tenants:
 			{"PUT", "Settings"}, {"PATCH", "Settings"},
 		} {
 			p := wantProblem(t, m.do(c.method, c.path, map[string]any{"Description": "x"}), http.StatusConflict)
-			wantDetail(t, p, config)
+			wantFileNamedWithoutPath(t, p, config)
 		}
 		p := wantProblem(t, m.do("POST", "Releases", addRelease("fileadder")), http.StatusConflict)
-		wantDetail(t, p, config)
+		wantFileNamedWithoutPath(t, p, config)
 		set := m.get("Settings").json(t)
 		if set["Source"] != "Config" || set["RedirectStatus"] != 302.0 || set["RequireAuthOnRedirects"] != true {
 			t.Fatalf("Settings = %v", set)
