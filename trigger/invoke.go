@@ -205,7 +205,6 @@ func decodeObject(body []byte) (map[string]any, error) {
 	return m, nil
 }
 
-
 // fingerprint identifies a call for Idempotency-Key: its method and its arguments (and
 // $callMode) in canonical JSON, so that key order and spacing do not matter.
 func fingerprint(method string, raw map[string]any) (string, error) {
