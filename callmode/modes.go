@@ -96,7 +96,7 @@ func (m *Modes) Answer(c echo.Context, job jobs.Job, mode jobs.CallMode, firstHo
 	case jobs.FireAndForget:
 		return c.NoContent(http.StatusOK)
 	case jobs.LongPolling:
-		return m.hold(c, job.TenantRef(), job.Key, firstHop, 1)
+		return m.hold(c, job.TenantRef(), job.Key, firstHop, 1, job)
 	default:
 		h := c.Response().Header()
 		h.Set(echo.HeaderLocation, m.url(c, job, "status"))
@@ -146,12 +146,13 @@ func (m *Modes) Wait(c echo.Context) error {
 	if err != nil || n < 1 || n > 1_000_000 {
 		return jobs.Errorf(jobs.ENOTFOUND, "no such hop %q", c.Param("hop"))
 	}
-	return m.hold(c, t, key, m.cfg.Hop, n)
+	return m.hold(c, t, key, m.cfg.Hop, n, jobs.Job{})
 }
 
 // hold waits for the job, then answers with its output, or with a redirect to hop n+1.
-// After ParkAfter it parks the request instead of keeping its goroutine.
-func (m *Modes) hold(c echo.Context, t jobs.Tenant, key string, wait time.Duration, n int) error {
+// After ParkAfter it parks the request instead of keeping its goroutine. known is the job
+// as the caller has it (the one an invocation just created), or zero.
+func (m *Modes) hold(c echo.Context, t jobs.Tenant, key string, wait time.Duration, n int, known jobs.Job) error {
 	deadline := time.Now().Add(wait) // the Waiter's timers run on the real clock
 	first := wait
 	if m.cfg.ParkAfter >= 0 {
@@ -172,12 +173,37 @@ func (m *Modes) hold(c echo.Context, t jobs.Tenant, key string, wait time.Durati
 		if errors.Is(err, context.Canceled) {
 			return nil // the client left; the job goes on
 		}
+		if jobs.ErrorCode(err) == jobs.EUNAVAILABLE {
+			// The store was down for the whole hop: the job may well still be running, so
+			// answer the hop as usual and let the client's next hop find the store back.
+			if job.Key == "" {
+				job = known
+			}
+			return m.redirect(c, t, m.nextHopURL(c, job, n))
+		}
 		return err
 	}
 	if job.State.Final() {
 		return m.output(c, job)
 	}
 	return m.redirect(c, t, m.url(c, job, "wait/"+strconv.Itoa(n+1)))
+}
+
+// nextHopURL is the URL of hop n+1 when the store could not be read: built from the job last
+// read when there is one, else from the request's own hop URL (its capability, if any, still
+// holds: it was signed for the job, not for a hop).
+func (m *Modes) nextHopURL(c echo.Context, job jobs.Job, n int) string {
+	if job.Key != "" {
+		return m.url(c, job, "wait/"+strconv.Itoa(n+1))
+	}
+	base := m.cfg.PublicURL
+	if base == "" {
+		base = c.Scheme() + "://" + c.Request().Host
+	}
+	u := *c.Request().URL
+	u.Path = strings.TrimSuffix(u.Path, "/"+strconv.Itoa(n)) + "/" + strconv.Itoa(n+1)
+	u.RawPath = ""
+	return base + u.RequestURI()
 }
 
 func (m *Modes) output(c echo.Context, job jobs.Job) error {

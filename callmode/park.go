@@ -88,6 +88,9 @@ func (pc *parkedCall) answer(job jobs.Job, err error) {
 	c := pc.echo.NewContext(req, rec)
 	c.SetPath(pc.path)
 	switch {
+	case jobs.ErrorCode(err) == jobs.EUNAVAILABLE:
+		// The store was down for the whole hop: answer the hop as usual (see Modes.hold).
+		err = pc.m.redirect(c, pc.t, pc.hopURL)
 	case err != nil:
 	case job.State.Final():
 		err = pc.m.output(c, job)

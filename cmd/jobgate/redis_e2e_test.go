@@ -234,3 +234,34 @@ func TestRedis_KeysAreBoundedAfter1000Jobs(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+func TestRedis_HeldCallOutlastedByAnOutageAnswersItsNextHop(t *testing.T) {
+	for _, park := range []string{"0s", "5s"} { // parked, and held with its goroutine (park time past the hop)
+		t.Run("park="+park, func(t *testing.T) {
+			t.Parallel()
+			r := redistest.Start(t)
+			s := startServer(t, "--redis", r.URL(), "--long-poll-hop", "1s", "--long-poll-park", park)
+			first := do(t, noFollow, "POST", s.tenantURL("/t/sleep"), token(t), map[string]any{"seconds": 3, "$callMode": "LongPolling"})
+			wantStatus(t, first, http.StatusSeeOther)
+			hop2 := first.Header.Get("Location")
+			if !strings.HasSuffix(strings.SplitN(hop2, "?", 2)[0], "/wait/2") {
+				t.Fatalf("first hop went to %q", hop2)
+			}
+			r.Stop()
+			// The outage outlasts the whole hop: the call answers its next hop, not 503.
+			down := do(t, noFollow, "GET", hop2, token(t), nil)
+			wantStatus(t, down, http.StatusSeeOther)
+			hop3 := down.Header.Get("Location")
+			if !strings.HasSuffix(strings.SplitN(hop3, "?", 2)[0], "/wait/3") {
+				t.Fatalf("hop during the outage went to %q, want …/wait/3", hop3)
+			}
+			r.Restart()
+			// Once Redis is back the chain goes on to the output.
+			out := do(t, follow, "GET", hop3, token(t), nil)
+			wantStatus(t, out, http.StatusOK)
+			if out.json(t)["slept"] != 3.0 {
+				t.Fatalf("output = %s", out.Body)
+			}
+		})
+	}
+}
