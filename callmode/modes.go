@@ -54,6 +54,10 @@ type Config struct {
 	// (the server is shutting down). Optional. Default: parked connections are closed after
 	// their answer (with "Connection: close").
 	Reuse func(net.Conn) bool
+	// MaxHeld returns a tenant's maxHeldCalls quota: the most LongPolling calls (first
+	// calls and hops) this server holds for it at once; more are refused with 429.
+	// Optional. Default: no limit.
+	MaxHeld func(jobs.Tenant) int64
 	// Logger logs. Optional. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock. Optional. Default time.Now.
@@ -63,6 +67,8 @@ type Config struct {
 // Modes answers invocations and serves the resources that follow them.
 type Modes struct {
 	cfg Config
+	// held counts the held calls of each tenant (heldquota.go).
+	held heldCalls
 }
 
 // New returns Modes.
@@ -152,6 +158,15 @@ func (m *Modes) Wait(c echo.Context) error {
 // hold waits for the job, then answers with its output, or with a redirect to hop n+1.
 // After ParkAfter it parks the request instead of keeping its goroutine.
 func (m *Modes) hold(c echo.Context, t jobs.Tenant, key string, wait time.Duration, n int) error {
+	if max := m.maxHeld(t); !m.held.acquire(t, max) {
+		return heldQuotaError(t, max)
+	}
+	parked := false // a parked call is counted until its answer (parkedCall.answer)
+	defer func() {
+		if !parked {
+			m.held.release(t)
+		}
+	}()
 	deadline := time.Now().Add(wait) // the Waiter's timers run on the real clock
 	first := wait
 	if m.cfg.ParkAfter >= 0 {
@@ -161,6 +176,7 @@ func (m *Modes) hold(c echo.Context, t jobs.Tenant, key string, wait time.Durati
 	if first < wait && !m.cfg.Waiter.Draining() {
 		waiting := err == nil && !job.State.Final()
 		if waiting && m.park(c, t, job, deadline, n) {
+			parked = true
 			return nil
 		}
 		// Not parked (HTTP/2), or the store did not answer yet: hold on with the goroutine.

@@ -236,10 +236,7 @@ func (p *Pool) record(job *jobs.Job, owner string, r *activeRun, output map[stri
 	case runErr != nil:
 		res = jobs.Result{State: jobs.Faulted, Info: runErr.Error()}
 	default:
-		if output == nil {
-			output = map[string]any{}
-		}
-		res = jobs.Result{State: jobs.Successful, OutputArguments: output}
+		res = successResult(output) // Faulted when over MaxOutputBytes
 	}
 	res.Log = r.log.String()
 	done, err := p.finish(job.Key, owner, res)

@@ -78,6 +78,7 @@ func New(cfg Config) *Server {
 		Store: cfg.Store, Waiter: cfg.Waiter, Verifier: cfg.Verifier, Capabilities: cfg.Capabilities,
 		Settings: cfg.Catalog.Settings, PublicURL: cfg.PublicURL, Hop: cfg.Hop,
 		ParkAfter: cfg.ParkAfter, Answered: cfg.Metrics.Invoked, Logger: cfg.Logger, Reuse: s.reuse,
+		MaxHeld: func(t jobs.Tenant) int64 { return cfg.Catalog.Quotas(t).MaxHeldCalls },
 	})
 	s.invoker = trigger.NewHandler(trigger.Config{
 		Catalog: cfg.Catalog, Store: cfg.Store, Modes: s.modes, MaxBody: cfg.MaxBody, LongPollMax: cfg.LongPollMax,
