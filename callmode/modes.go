@@ -58,6 +58,10 @@ type Config struct {
 	// calls and hops) this server holds for it at once; more are refused with 429.
 	// Optional. Default: no limit.
 	MaxHeld func(jobs.Tenant) int64
+	// WriteTimeout is how long a held call's answer may take to be written once its hop
+	// ends: hold moves the request's write deadline to the end of the hop plus this.
+	// Optional. Default 20s.
+	WriteTimeout time.Duration
 	// Logger logs. Optional. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock. Optional. Default time.Now.
@@ -69,6 +73,8 @@ type Modes struct {
 	cfg Config
 	// held counts the held calls of each tenant (heldquota.go).
 	held heldCalls
+	// outputs shares encoded large outputs between the requests that read them.
+	outputs *outputCache
 }
 
 // New returns Modes.
@@ -78,6 +84,9 @@ func New(cfg Config) *Modes {
 	}
 	if cfg.Hop <= 0 {
 		cfg.Hop = 50 * time.Second
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 20 * time.Second
 	}
 	if cfg.CapabilityTTL <= 0 {
 		cfg.CapabilityTTL = 24 * time.Hour
@@ -89,7 +98,7 @@ func New(cfg Config) *Modes {
 		cfg.Logger = slog.Default()
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
-	return &Modes{cfg: cfg}
+	return &Modes{cfg: cfg, outputs: newOutputCache(64<<20, time.Minute)}
 }
 
 // Hop returns the configured hop time.
@@ -135,7 +144,10 @@ func (m *Modes) Output(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	job, err := m.cfg.Store.Get(c.Request().Context(), t, key)
+	if body, ok := m.outputs.lookup(t, key); ok {
+		return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, body)
+	}
+	job, err := m.outputs.read(c.Request().Context(), m.cfg.Store, t, key)
 	if err != nil {
 		return err
 	}
@@ -168,6 +180,9 @@ func (m *Modes) hold(c echo.Context, t jobs.Tenant, key string, wait time.Durati
 		}
 	}()
 	deadline := time.Now().Add(wait) // the Waiter's timers run on the real clock
+	// The server's write deadline is for answers given at once: a held one is written
+	// after its hop at the latest.
+	_ = http.NewResponseController(c.Response().Writer).SetWriteDeadline(deadline.Add(m.cfg.WriteTimeout))
 	first := wait
 	if m.cfg.ParkAfter >= 0 {
 		first = min(wait, m.cfg.ParkAfter)
@@ -199,11 +214,11 @@ func (m *Modes) hold(c echo.Context, t jobs.Tenant, key string, wait time.Durati
 func (m *Modes) output(c echo.Context, job jobs.Job) error {
 	switch job.State {
 	case jobs.Successful:
-		out := job.OutputArguments
-		if out == nil {
-			out = map[string]any{}
+		body, err := m.outputs.encode(job) // large outputs: one copy shared by every reader
+		if err != nil {
+			return err
 		}
-		return c.JSON(http.StatusOK, out)
+		return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, body)
 	case jobs.Faulted, jobs.Stopped:
 		p := problem.New("job-"+strings.ToLower(string(job.State)), http.StatusInternalServerError,
 			fmt.Sprintf("Job %d ended %s: %s", job.ID, job.State, job.Info))
