@@ -46,11 +46,25 @@ type jobgate struct {
 
 var listeningLine = regexp.MustCompile(`msg="jobgate listening" url=(http://[0-9.:]+)`)
 
+// benchLimits lifts the server's limits out of the measurements' way: the harness holds
+// 10,000 calls and queues 20,000 jobs from one address and one tenant. The quotas stay on
+// (very high), so the counters inside the store's scripts still run and are measured.
+func benchLimits(t testing.TB) []string {
+	t.Helper()
+	cfg := filepath.Join(t.TempDir(), "limits.yaml")
+	const yaml = "tenants:\n  - org: default\n    tenant: default\n    settings: {maxPendingJobs: 100000000, maxHeldCalls: 100000000}\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"--config", cfg, "--max-conns", "0", "--max-conns-per-address", "0"}
+}
+
 // startJobgate runs `bin serve --dev --listen 127.0.0.1:0 args…` and waits until it listens.
 // The process is stopped (SIGTERM, then SIGKILL) when the test ends or Stop is called.
 func startJobgate(t testing.TB, bin string, args ...string) *jobgate {
 	t.Helper()
-	full := append([]string{"serve", "--dev", "--listen", "127.0.0.1:0", "--log-level", "info"}, args...)
+	full := append([]string{"serve", "--dev", "--listen", "127.0.0.1:0", "--log-level", "info"}, benchLimits(t)...)
+	full = append(full, args...)
 	j := &jobgate{stderr: &tailBuffer{max: 256 << 10}, exited: make(chan struct{})}
 	j.cmd = exec.Command(bin, full...)
 	j.cmd.Stdout = io.Discard

@@ -54,6 +54,14 @@ type Config struct {
 	// (the server is shutting down). Optional. Default: parked connections are closed after
 	// their answer (with "Connection: close").
 	Reuse func(net.Conn) bool
+	// MaxHeld returns a tenant's maxHeldCalls quota: the most LongPolling calls (first
+	// calls and hops) this server holds for it at once; more are refused with 429.
+	// Optional. Default: no limit.
+	MaxHeld func(jobs.Tenant) int64
+	// WriteTimeout is how long a held call's answer may take to be written once its hop
+	// ends: hold moves the request's write deadline to the end of the hop plus this.
+	// Optional. Default 20s.
+	WriteTimeout time.Duration
 	// Logger logs. Optional. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock. Optional. Default time.Now.
@@ -63,6 +71,10 @@ type Config struct {
 // Modes answers invocations and serves the resources that follow them.
 type Modes struct {
 	cfg Config
+	// held counts the held calls of each tenant (heldquota.go).
+	held heldCalls
+	// outputs shares encoded large outputs between the requests that read them.
+	outputs *outputCache
 }
 
 // New returns Modes.
@@ -72,6 +84,9 @@ func New(cfg Config) *Modes {
 	}
 	if cfg.Hop <= 0 {
 		cfg.Hop = 50 * time.Second
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 20 * time.Second
 	}
 	if cfg.CapabilityTTL <= 0 {
 		cfg.CapabilityTTL = 24 * time.Hour
@@ -83,7 +98,7 @@ func New(cfg Config) *Modes {
 		cfg.Logger = slog.Default()
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
-	return &Modes{cfg: cfg}
+	return &Modes{cfg: cfg, outputs: newOutputCache(64<<20, time.Minute)}
 }
 
 // Hop returns the configured hop time.
@@ -129,7 +144,10 @@ func (m *Modes) Output(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	job, err := m.cfg.Store.Get(c.Request().Context(), t, key)
+	if body, ok := m.outputs.lookup(t, key); ok {
+		return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, body)
+	}
+	job, err := m.outputs.read(c.Request().Context(), m.cfg.Store, t, key)
 	if err != nil {
 		return err
 	}
@@ -153,7 +171,19 @@ func (m *Modes) Wait(c echo.Context) error {
 // After ParkAfter it parks the request instead of keeping its goroutine. known is the job
 // as the caller has it (the one an invocation just created), or zero.
 func (m *Modes) hold(c echo.Context, t jobs.Tenant, key string, wait time.Duration, n int, known jobs.Job) error {
+	if max := m.maxHeld(t); !m.held.acquire(t, max) {
+		return heldQuotaError(t, max)
+	}
+	parked := false // a parked call is counted until its answer (parkedCall.answer)
+	defer func() {
+		if !parked {
+			m.held.release(t)
+		}
+	}()
 	deadline := time.Now().Add(wait) // the Waiter's timers run on the real clock
+	// The server's write deadline is for answers given at once: a held one is written
+	// after its hop at the latest.
+	_ = http.NewResponseController(c.Response().Writer).SetWriteDeadline(deadline.Add(m.cfg.WriteTimeout))
 	first := wait
 	if m.cfg.ParkAfter >= 0 {
 		first = min(wait, m.cfg.ParkAfter)
@@ -162,6 +192,7 @@ func (m *Modes) hold(c echo.Context, t jobs.Tenant, key string, wait time.Durati
 	if first < wait && !m.cfg.Waiter.Draining() {
 		waiting := err == nil && !job.State.Final()
 		if waiting && m.park(c, t, job, deadline, n) {
+			parked = true
 			return nil
 		}
 		// Not parked (HTTP/2), or the store did not answer yet: hold on with the goroutine.
@@ -209,11 +240,11 @@ func (m *Modes) nextHopURL(c echo.Context, job jobs.Job, n int) string {
 func (m *Modes) output(c echo.Context, job jobs.Job) error {
 	switch job.State {
 	case jobs.Successful:
-		out := job.OutputArguments
-		if out == nil {
-			out = map[string]any{}
+		body, err := m.outputs.encode(job) // large outputs: one copy shared by every reader
+		if err != nil {
+			return err
 		}
-		return c.JSON(http.StatusOK, out)
+		return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, body)
 	case jobs.Faulted, jobs.Stopped:
 		p := problem.New("job-"+strings.ToLower(string(job.State)), http.StatusInternalServerError,
 			fmt.Sprintf("Job %d ended %s: %s", job.ID, job.State, job.Info))

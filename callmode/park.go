@@ -82,6 +82,7 @@ func (m *Modes) park(c echo.Context, t jobs.Tenant, job jobs.Job, deadline time.
 // requests (so it is what a request that kept its goroutine gets, errors included), writes
 // it, and hands the connection back to the HTTP server, or closes it.
 func (pc *parkedCall) answer(job jobs.Job, err error) {
+	defer pc.m.held.release(pc.t) // counted since Modes.hold
 	rec := &recorder{header: pc.header}
 	req := &http.Request{Method: pc.method, URL: &url.URL{Path: pc.uri}, Host: pc.host,
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: http.Header{}}

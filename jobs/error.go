@@ -31,6 +31,8 @@ type Error struct {
 	Fields []FieldError
 	// Allow lists the accepted methods when Code is EMETHOD.
 	Allow []string
+	// Quota names the quota reached when Code is EQUOTA.
+	Quota *QuotaExceeded
 	// Err is the underlying cause, for logs; it never reaches a client. Optional.
 	Err error
 }

@@ -22,6 +22,11 @@ type CreateRequest struct {
 	// MaxRunTime, when positive, sets the job's Deadline to CreationTime+MaxRunTime; a job
 	// not final by then ends Faulted with DeadlineInfo. Optional.
 	MaxRunTime time.Duration
+	// MaxPending, when positive, is the most Pending jobs the tenant may have: Create
+	// refuses with EQUOTA (PendingQuotaError), creating nothing, when the tenant already has
+	// that many. Both stores keep the count inside the step that changes a job's state, so
+	// the check costs no extra round trip. Optional: 0 means no limit.
+	MaxPending int64
 }
 
 // ListQuery selects, orders and pages jobs of one tenant.
@@ -63,7 +68,8 @@ type Event struct {
 type Store interface {
 	// Create stores a new Pending job and wakes robots. It returns the job and whether it
 	// was created (false when an idempotency key matched an earlier job).
-	// Codes: EUNPROCESSABLE (key reused with another fingerprint), EUNAVAILABLE.
+	// Codes: EUNPROCESSABLE (key reused with another fingerprint), EQUOTA (MaxPending
+	// reached), EUNAVAILABLE.
 	Create(ctx context.Context, req CreateRequest) (Job, bool, error)
 	// Get returns the job with the given Key in tenant t. Codes: ENOTFOUND.
 	Get(ctx context.Context, t Tenant, key string) (Job, error)

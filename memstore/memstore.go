@@ -40,6 +40,9 @@ type idemRecord struct {
 type tenantData struct {
 	lastID int64
 	byID   map[int64]string // id → job key
+	// pending counts the tenant's Pending jobs (CreateRequest.MaxPending); every step that
+	// moves a job into or out of Pending changes it under s.mu.
+	pending int64
 }
 
 // Store is the in-memory jobs.Store. One mutex guards everything: each method is one atomic
@@ -137,6 +140,11 @@ func (s *Store) Create(ctx context.Context, req jobs.CreateRequest) (jobs.Job, b
 		td = &tenantData{byID: map[int64]string{}}
 		s.tenants[t] = td
 	}
+	if req.MaxPending > 0 && td.pending >= req.MaxPending {
+		s.mu.Unlock()
+		return jobs.Job{}, false, jobs.PendingQuotaError(t, req.MaxPending)
+	}
+	td.pending++
 	td.lastID++
 	j.ID = td.lastID
 	j.Key = uuid.NewString()
@@ -212,6 +220,7 @@ func (s *Store) Claim(ctx context.Context, owner string, robot jobs.RobotRef, le
 			continue // stopped or reaped while queued
 		}
 		now := s.now()
+		s.leftPending(j)
 		j.State = jobs.Running
 		if j.StartTime == nil {
 			j.StartTime = &now
@@ -227,6 +236,14 @@ func (s *Store) Claim(ctx context.Context, owner string, robot jobs.RobotRef, le
 	}
 	s.mu.Unlock()
 	return jobs.Job{}, jobs.Errorf(jobs.ENOTFOUND, "no pending job")
+}
+
+// leftPending counts j, a Pending job about to change state, out of its tenant's Pending
+// jobs. Caller holds s.mu.
+func (s *Store) leftPending(j *jobs.Job) {
+	if td := s.tenants[j.TenantRef()]; td != nil && td.pending > 0 {
+		td.pending--
+	}
 }
 
 // held returns the job key's job if owner holds its lease. Caller holds s.mu.
@@ -292,6 +309,9 @@ func (s *Store) Finish(ctx context.Context, key, owner string, r jobs.Result) (j
 
 func (s *Store) finishLocked(j *jobs.Job, st jobs.State, info string, output map[string]any) {
 	now := s.now()
+	if j.State == jobs.Pending {
+		s.leftPending(j)
+	}
 	j.State = st
 	j.Info = info
 	j.OutputArguments = output
@@ -336,6 +356,9 @@ func (s *Store) Release(ctx context.Context, key, owner string) (jobs.Job, error
 		return jobs.Job{}, jobs.Errorf(jobs.ECONFLICT, "job %s is %s, only a Running job can be handed back", key, j.State)
 	}
 	j.State = jobs.Pending
+	if td := s.tenants[j.TenantRef()]; td != nil {
+		td.pending++ // a job handed back counts again, but is never refused
+	}
 	j.LeaseOwner = ""
 	j.LeaseExpiry = time.Time{}
 	j.Robot = nil

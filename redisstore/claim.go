@@ -21,7 +21,7 @@ import (
 // (Running under its lease), the reply to its last claim was lost (Redis went away): that
 // job is handed to it again, with a fresh lease, instead of being left to lapse.
 // Keys in the pending list whose job is no longer Pending (stopped or faulted while queued,
-// or expired) are dropped on the way. Returns the claimed job's hash (HGETALL), or nil.
+// or expired) are dropped on the way. The claimed job leaves its tenant's Pending count. Returns the claimed job's hash (HGETALL), or nil.
 var claimScript = script(`
 local base = ARGV[1]
 local held = redis.call('GET', KEYS[3])
@@ -40,7 +40,9 @@ while true do
   local k = redis.call('LPOP', KEYS[1])
   if not k then return false end
   local jk = base .. 'job:' .. k
-  if redis.call('HGET', jk, 'state') == 'Pending' then
+  local h = redis.call('HMGET', jk, 'state', 'org', 'tenant')
+  if h[1] == 'Pending' then
+    leftPending(base, h[2], h[3])
     if (redis.call('HGET', jk, 'start') or '') == '' then redis.call('HSET', jk, 'start', ARGV[2]) end
     redis.call('HSET', jk, 'state', 'Running', 'owner', ARGV[4], 'lease', ARGV[3], 'robot', ARGV[5])
     redis.call('ZADD', KEYS[2], ARGV[3], k)
@@ -126,6 +128,9 @@ if st ~= 'Running' then
 end
 redis.call('DEL', ARGV[3] .. 'claim:' .. ARGV[1])
 redis.call('HSET', KEYS[1], 'state', 'Pending', 'owner', '', 'lease', '', 'robot', '')
+-- Counted Pending again (maxPendingJobs), but never refused: the job was accepted already.
+local ot = redis.call('HMGET', KEYS[1], 'org', 'tenant')
+redis.call('INCR', ARGV[3] .. 'npending:' .. ot[1] .. '/' .. ot[2])
 redis.call('LPUSH', KEYS[2], ARGV[2])
 redis.call('ZREM', KEYS[3], ARGV[2])
 redis.call('PUBLISH', ARGV[3] .. 'work', ARGV[2] .. '|Pending')

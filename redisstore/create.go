@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"strconv"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -14,14 +15,17 @@ import (
 //	KEYS[1] job hash of the new job     KEYS[2] pending list
 //	KEYS[3] tenant id counter           KEYS[4] tenant byid zset
 //	KEYS[5] idempotency record (used when ARGV[4] == '1')
+//	KEYS[6] tenant's Pending count (the maxPendingJobs quota)
 //	ARGV[1] new job key   ARGV[2] now (unix ns)   ARGV[3] now (unix ms)
 //	ARGV[4] '1' when an idempotency key is given  ARGV[5] fingerprint
 //	ARGV[6] idempotency record expiry (unix ms, store clock)  ARGV[7] its Redis TTL (ms)
 //	ARGV[8] key base "{P}:"  ARGV[9] deadline (unix ms) or ''
-//	ARGV[10…] field, value pairs of the job's fixed fields
+//	ARGV[10] most Pending jobs the tenant may have, 0 = no limit
+//	ARGV[11…] field, value pairs of the job's fixed fields
 //
 // Returns {1, key, id} when created, {0, key} for the first job of a repeated key; an
-// "UNPROCESSABLE …" error when the key was used with another fingerprint.
+// "UNPROCESSABLE …" error when the key was used with another fingerprint; "QUOTA <limit>"
+// when the tenant has that many Pending jobs (a repeated key still finds its job).
 var createScript = script(`
 local base = ARGV[8]
 if ARGV[4] == '1' then
@@ -36,8 +40,13 @@ if ARGV[4] == '1' then
     end
   end
 end
+local maxPending = tonumber(ARGV[10])
+if maxPending > 0 and tonumber(redis.call('GET', KEYS[6]) or '0') >= maxPending then
+  return redis.error_reply('QUOTA ' .. ARGV[10])
+end
+redis.call('INCR', KEYS[6])
 local id = redis.call('INCR', KEYS[3])
-redis.call('HSET', KEYS[1], 'id', id, 'key', ARGV[1], 'state', 'Pending', 'created', ARGV[2], unpack(ARGV, 10))
+redis.call('HSET', KEYS[1], 'id', id, 'key', ARGV[1], 'state', 'Pending', 'created', ARGV[2], unpack(ARGV, 11))
 redis.call('ZADD', KEYS[4], id, ARGV[1])
 redis.call('RPUSH', KEYS[2], ARGV[1])
 if ARGV[9] ~= '' then redis.call('ZADD', base .. 'deadlines', ARGV[9], ARGV[1]) end
@@ -73,13 +82,16 @@ func (s *Store) Create(ctx context.Context, req jobs.CreateRequest) (jobs.Job, b
 	}
 	args := []any{
 		j.Key, ns(now), ms(now), idem, req.Fingerprint, ms(now.Add(s.cfg.IdempotencyTTL)),
-		s.cfg.IdempotencyTTL.Milliseconds(), s.keys.base, deadline,
+		s.cfg.IdempotencyTTL.Milliseconds(), s.keys.base, deadline, max(req.MaxPending, 0),
 		fOrg, j.Org, fTenant, j.Tenant, fInput, mustJSON(orEmpty(j.InputArguments)),
 		fRelease, mustJSON(j.Release), fSource, j.Source, fSrcType, j.SourceType,
 		fMode, string(j.CallMode), fSlug, j.TriggerSlug, fProcess, j.ProcessName,
 		fRelName, j.ReleaseName, fDeadline, deadlineNS, fDInfo, j.DeadlineInfo,
 	}
-	res, err := createScript.Run(ctx, s.rdb, []string{s.keys.job(j.Key), s.keys.pending(), s.keys.ids(t.String()), s.keys.byID(t.String()), idemKey}, args...).Slice()
+	res, err := createScript.Run(ctx, s.rdb, []string{s.keys.job(j.Key), s.keys.pending(), s.keys.ids(t.String()), s.keys.byID(t.String()), idemKey, s.keys.nPending(t.String())}, args...).Slice()
+	if err != nil && strings.HasPrefix(err.Error(), "QUOTA ") {
+		return jobs.Job{}, false, jobs.PendingQuotaError(t, req.MaxPending)
+	}
 	if err != nil {
 		return jobs.Job{}, false, s.wrap("create", err)
 	}

@@ -12,6 +12,9 @@ import "strconv"
 //	{P}:expiry              zset   "<org>/<tenant>|<key>" of final jobs, scored by when they go (unix ms)
 //	{P}:ids:<org>/<tenant>  string the tenant's last job id (one per tenant)
 //	{P}:byid:<org>/<tenant> zset   the tenant's job keys scored by id
+//	{P}:npending:<org>/<tenant>
+//	                        string how many of the tenant's jobs are Pending (the maxPendingJobs
+//	                        quota): create and release add one, claim and finalize take one
 //	{P}:idem:<len>:<org>/<tenant>:<len>:<scope>:<idempotency key>
 //	                        (<len> is the byte length of the part after it, so no choice of
 //	                        tenant, scope and key can spell another's key)
@@ -47,9 +50,12 @@ func (k keys) deadlines() string         { return k.base + "deadlines" }
 func (k keys) expiry() string            { return k.base + "expiry" }
 func (k keys) ids(tenant string) string  { return k.base + "ids:" + tenant }
 func (k keys) byID(tenant string) string { return k.base + "byid:" + tenant }
-func (k keys) capKey() string            { return k.base + "capkey" }
-func (k keys) events() string            { return k.base + "events" }
-func (k keys) work() string              { return k.base + "work" }
+func (k keys) nPending(tenant string) string {
+	return k.base + "npending:" + tenant // also built in Lua: prelude's leftPending, releaseScript
+}
+func (k keys) capKey() string { return k.base + "capkey" }
+func (k keys) events() string { return k.base + "events" }
+func (k keys) work() string   { return k.base + "work" }
 func (k keys) idem(tenant, scope, idemKey string) string {
 	return k.base + "idem:" + strconv.Itoa(len(tenant)) + ":" + tenant + ":" +
 		strconv.Itoa(len(scope)) + ":" + scope + ":" + idemKey

@@ -25,11 +25,19 @@ var prelude = func() string {
 	}
 	b.WriteString("}\n")
 	b.WriteString(`
+-- leftPending counts a job of tenant org/tenant that leaves Pending out of the tenant's
+-- Pending count (the maxPendingJobs quota; create counts it in). Never below zero.
+local function leftPending(base, org, tenant)
+  local nk = base .. 'npending:' .. org .. '/' .. tenant
+  if tonumber(redis.call('GET', nk) or '0') > 0 then redis.call('DECR', nk) end
+end
+
 -- finalize ends job k (hash jk) in state st: records info/output/end, drops its lease and
 -- deadline, schedules its deletion after the retention, and publishes the change.
 -- base: key base "{P}:"; now: unix ns; expAt: unix ms of deletion; ttl: Redis TTL in ms.
 local function finalize(base, jk, k, st, info, output, now, expAt, ttl, channel)
-  local ot = redis.call('HMGET', jk, 'org', 'tenant', 'owner')
+  local ot = redis.call('HMGET', jk, 'org', 'tenant', 'owner', 'state')
+  if ot[4] == 'Pending' then leftPending(base, ot[1], ot[2]) end
   if ot[3] and ot[3] ~= '' then redis.call('DEL', base .. 'claim:' .. ot[3]) end
   redis.call('HSET', jk, 'state', st, 'info', info, 'output', output, 'end', now, 'owner', '', 'lease', '')
   redis.call('ZREM', base .. 'leases', k)

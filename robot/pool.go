@@ -236,16 +236,7 @@ func (p *Pool) record(job *jobs.Job, owner string, r *activeRun, output map[stri
 	case runErr != nil:
 		res = jobs.Result{State: jobs.Faulted, Info: runErr.Error()}
 	default:
-		// Fault the job rather than let the store refuse the result: a Successful job whose
-		// output cannot be answered would otherwise be lost or shown as null.
-		if err := jobs.CheckOutput(output); err != nil {
-			res = jobs.Result{State: jobs.Faulted, Info: "The job's output cannot be stored: " + jobs.ErrorMessage(err)}
-			break
-		}
-		if output == nil {
-			output = map[string]any{}
-		}
-		res = jobs.Result{State: jobs.Successful, OutputArguments: output}
+		res = successResult(output) // Faulted when over MaxOutputBytes
 	}
 	res.Log = r.log.String()
 	done, err := p.finish(job.Key, owner, res)

@@ -3,7 +3,9 @@ package server
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -22,6 +24,7 @@ var statusOf = map[string]int{
 	jobs.ETOOLARGE:      http.StatusRequestEntityTooLarge,
 	jobs.EMETHOD:        http.StatusMethodNotAllowed,
 	jobs.EINTERNAL:      http.StatusInternalServerError,
+	jobs.EQUOTA:         http.StatusTooManyRequests,
 }
 
 // toProblem turns any error a handler returned into the problem document to send, and sets
@@ -55,6 +58,14 @@ func (s *Server) toProblem(c echo.Context, err error) problem.Problem {
 		}
 		if domErr.Code == jobs.EUNAVAILABLE {
 			h.Set("Retry-After", "5")
+		}
+		if q := domErr.Quota; q != nil {
+			if domErr.Code == jobs.EQUOTA { // a 413 (a request that never fits) has no Retry-After
+				h.Set("Retry-After", strconv.Itoa(max(1, int(q.RetryAfter.Round(time.Second)/time.Second))))
+			}
+			p := problem.Quota(q.Name, q.Limit, status, domErr.Message)
+			p.Errors = domErr.Fields
+			return p
 		}
 		if len(domErr.Allow) > 0 {
 			h.Set(echo.HeaderAllow, strings.Join(domErr.Allow, ", "))

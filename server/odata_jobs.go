@@ -204,9 +204,13 @@ func (s *Server) startJobs(c echo.Context, r odataRequest) error {
 	if err != nil {
 		return err
 	}
+	quotas := s.cfg.Catalog.Quotas(r.Tenant)
+	if err := startJobsFit(count, args, quotas.MaxStartJobsBytes); err != nil {
+		return err
+	}
 	value := make([]map[string]any, 0, count)
 	for range count {
-		job, _, err := s.cfg.Store.Create(ctx, jobs.CreateRequest{Job: jobs.Job{
+		job, _, err := s.cfg.Store.Create(ctx, jobs.CreateRequest{MaxPending: quotas.MaxPendingJobs, Job: jobs.Job{
 			Org: r.Tenant.Org, Tenant: r.Tenant.Tenant,
 			InputArguments: args,
 			ReleaseName:    proc.Name,
@@ -216,9 +220,9 @@ func (s *Server) startJobs(c echo.Context, r odataRequest) error {
 			SourceType:     jobs.SourceTypeManual,
 		}})
 		if err != nil {
-			return err
+			return s.undoStartJobs(ctx, r.Tenant, value, err)
 		}
-		value = append(value, jobJSON(job))
+		value = append(value, startedJobJSON(job))
 	}
 	return c.JSON(http.StatusCreated, map[string]any{"@odata.context": s.odataContext(c, "Jobs"), "value": value})
 }

@@ -39,6 +39,7 @@ func decodeSettings(b *body) (callmode.Settings, error) {
 		RequireAuthOnRedirects: b.boolean("RequireAuthOnRedirects", def.RequireAuthOnRedirects),
 		RedirectStatus:         int(b.integer("RedirectStatus", int64(def.RedirectStatus))),
 	}
+	refuseQuotas(b)
 	b.unknown(settingsFields)
 	return s, b.err("settings")
 }

@@ -48,6 +48,15 @@ type Config struct {
 	CORSOrigins []string
 	// MaxBody is the largest accepted request body. Optional. Default 1 MiB.
 	MaxBody int64
+	// WriteTimeout is how long any answer but a held LongPolling call's may take to be
+	// written (writedeadline.go). Optional. Default 20s.
+	WriteTimeout time.Duration
+	// MaxConns bounds the connections open at once (connlimit.go). Optional. Default 0:
+	// no limit (serve's --max-conns sets one).
+	MaxConns int
+	// MaxConnsPerAddress bounds the connections open at once from one client address.
+	// Optional. Default 0: no limit (serve's --max-conns-per-address sets one).
+	MaxConnsPerAddress int
 	// Logger logs requests and errors. Optional. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -72,11 +81,15 @@ func New(cfg Config) *Server {
 	if cfg.Hop <= 0 {
 		cfg.Hop = 50 * time.Second
 	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 20 * time.Second
+	}
 	s := &Server{cfg: cfg, echo: echo.New()}
 	s.modes = callmode.New(callmode.Config{
 		Store: cfg.Store, Waiter: cfg.Waiter, Verifier: cfg.Verifier, Capabilities: cfg.Capabilities,
 		Settings: cfg.Catalog.Settings, PublicURL: cfg.PublicURL, Hop: cfg.Hop,
 		ParkAfter: cfg.ParkAfter, Answered: cfg.Metrics.Invoked, Logger: cfg.Logger, Reuse: s.reuse,
+		MaxHeld: func(t jobs.Tenant) int64 { return cfg.Catalog.Quotas(t).MaxHeldCalls }, WriteTimeout: cfg.WriteTimeout,
 	})
 	s.invoker = trigger.NewHandler(trigger.Config{
 		Catalog: cfg.Catalog, Store: cfg.Store, Modes: s.modes, MaxBody: cfg.MaxBody, LongPollMax: cfg.LongPollMax,
@@ -85,6 +98,7 @@ func New(cfg Config) *Server {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.Use(requestID)
+	e.Use(s.writeDeadline)
 	e.Use(s.logRequests)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 		cfg.Logger.Error("panic while serving a request", "err", err, "path", c.Path(), "stack", string(stack))
@@ -109,8 +123,9 @@ func (s *Server) Handler() http.Handler { return s.echo }
 // Listener wraps ln for the http.Server of HTTPServer: serve on what it returns, so that a
 // parked LongPolling connection goes back to the server after its answer (keep-alive).
 // Without it, parked connections are closed after their answer.
+// It also bounds the connections open at once (Config.MaxConns, MaxConnsPerAddress).
 func (s *Server) Listener(ln net.Listener) net.Listener {
-	l := newListener(ln)
+	l := newListener(newConnLimit(ln, s.cfg.MaxConns, s.cfg.MaxConnsPerAddress))
 	s.ln.Store(l)
 	return l
 }

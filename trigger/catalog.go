@@ -74,6 +74,9 @@ type Catalog struct {
 
 	cacheMu       sync.Mutex
 	settingsCache map[jobs.Tenant]cachedSettings
+
+	// quotas are the tenants' quotas the config file declares (quota.go).
+	quotas quotaTable
 }
 
 // NewCatalog returns an empty catalogue.

@@ -109,7 +109,12 @@ func (h *Handler) Invoke(c echo.Context) error {
 		Scope:          strings.ToLower(tr.Slug),
 		Fingerprint:    fp,
 	}
+	quotas := h.cfg.Catalog.Quotas(t)
+	create.MaxPending = quotas.MaxPendingJobs
 	if choice.Mode == jobs.LongPolling {
+		if err := h.cfg.Modes.CheckHeld(t); err != nil {
+			return err
+		}
 		create.MaxRunTime = h.cfg.LongPollMax
 		create.Job.DeadlineInfo = fmt.Sprintf("Job exceeded the LongPolling limit of %s (--long-poll-max) and was killed", h.cfg.LongPollMax)
 	}

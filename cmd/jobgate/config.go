@@ -38,6 +38,10 @@ type fileTenant struct {
 type fileSettings struct {
 	RequireAuthOnRedirects *bool `yaml:"requireAuthOnRedirects"`
 	RedirectStatus         *int  `yaml:"redirectStatus"`
+	// The tenant's quotas (trigger.Quotas): the operator's alone.
+	MaxPendingJobs    *int64 `yaml:"maxPendingJobs"`
+	MaxHeldCalls      *int64 `yaml:"maxHeldCalls"`
+	MaxStartJobsBytes *int64 `yaml:"maxStartJobsBytes"`
 }
 
 type fileProcess struct {
@@ -95,7 +99,10 @@ func loadConfigFile(path string, cat *trigger.Catalog, builtins map[string]robot
 		if err := cat.AddTenant(t); err != nil {
 			return fmt.Errorf("config %s: tenants[%d]: %s", at("tenants", ti), ti, jobs.ErrorMessage(err))
 		}
-		if ft.Settings != nil {
+		if err := ft.Settings.setQuotas(cat, t); err != nil {
+			return fmt.Errorf("config %s: tenants[%d].settings: %s", at("tenants", ti, "settings"), ti, jobs.ErrorMessage(err))
+		}
+		if ft.Settings != nil && !ft.Settings.quotasOnly() {
 			s := callmode.DefaultSettings()
 			if ft.Settings.RequireAuthOnRedirects != nil {
 				s.RequireAuthOnRedirects = *ft.Settings.RequireAuthOnRedirects

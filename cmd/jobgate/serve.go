@@ -38,6 +38,8 @@ type serveFlags struct {
 	capabilitySecret, corsOrigins, logLevel          string
 	debugListen                                      string
 	maxBody                                          int64
+	writeTimeout                                     time.Duration
+	maxConns, maxConnsPerAddress                     int
 }
 
 func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (serveFlags, error) {
@@ -65,6 +67,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&f.capabilitySecret, "capability-secret", "", "key for capability URLs; default derived from --jwt-secret, else random per process")
 	fs.StringVar(&f.corsOrigins, "cors-origins", "", "comma list of allowed browser origins (* allowed)")
 	fs.Int64Var(&f.maxBody, "max-body", 1<<20, "largest accepted request body in bytes")
+	fs.DurationVar(&f.writeTimeout, "write-timeout", 20*time.Second, "how long any answer but a held LongPolling call's may take to be written; a client that does not read is disconnected then")
+	fs.IntVar(&f.maxConns, "max-conns", 16384, "most connections open at once; more get a 503 and are closed; 0 = no limit")
+	fs.IntVar(&f.maxConnsPerAddress, "max-conns-per-address", 1024, "most connections open at once from one client address; more get a 429 and are closed; 0 = no limit (behind a proxy, every client has its address)")
 	fs.DurationVar(&f.retention, "retention", 7*24*time.Hour, "how long a final job and its output are kept")
 	fs.DurationVar(&f.lease, "lease", 30*time.Second, "robot lease on a running job; a job whose robot stops renewing it ends Faulted")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "on SIGTERM, how long running jobs may finish before they are handed back")
@@ -87,6 +92,10 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		return f, errors.New("--long-poll-park must be 0 or more")
 	case f.maxBody <= 0:
 		return f, errors.New("--max-body must be positive")
+	case f.writeTimeout <= 0:
+		return f, errors.New("--write-timeout must be positive")
+	case f.maxConns < 0 || f.maxConnsPerAddress < 0:
+		return f, errors.New("--max-conns and --max-conns-per-address must be 0 (no limit) or more")
 	case f.retention <= 0 || f.lease < time.Second || f.drainTimeout < 0:
 		return f, errors.New("--retention must be positive, --lease at least 1s, --drain-timeout not negative")
 	}
@@ -205,6 +214,7 @@ func serve(ctx context.Context, f serveFlags, stdout io.Writer, log *slog.Logger
 		Store: store, Catalog: cat, Verifier: verifier, Capabilities: caps, Waiter: waiter,
 		Metrics: metrics, PublicURL: f.publicURL, Hop: f.hop, LongPollMax: f.longPollMax, ParkAfter: f.park,
 		CORSOrigins: splitList(f.corsOrigins), MaxBody: f.maxBody, Logger: log,
+		WriteTimeout: f.writeTimeout, MaxConns: f.maxConns, MaxConnsPerAddress: f.maxConnsPerAddress,
 	})
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {

@@ -28,6 +28,17 @@ type Problem struct {
 	JobState jobs.State `json:"jobState,omitempty"`
 	Info     *string    `json:"info,omitempty"`
 	JobKey   string     `json:"jobKey,omitempty"`
+	// Quota refusals (429): the quota reached and its value.
+	Quota string `json:"quota,omitempty"`
+	Limit *int64 `json:"limit,omitempty"`
+}
+
+// Quota returns the problem of a refusal by quota name at limit: 429 for a quota reached
+// for now, 413 for a request too large for the quota.
+func Quota(name string, limit int64, status int, detail string) Problem {
+	p := New("quota-exceeded", status, detail)
+	p.Quota, p.Limit = name, &limit
+	return p
 }
 
 // New returns a problem of the given type slug and status, titled by the status text.

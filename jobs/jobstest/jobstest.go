@@ -76,6 +76,8 @@ func Run(t *testing.T, newStore Factory) {
 		"FinalJobsExpireAfterRetention":           testRetention,
 		"SubscribeSeesEveryChange":                testEvents,
 		"LogsAreWrittenByTheLeaseHolderAndExpire": testLogs,
+		"PendingQuotaRefusesAndCreatesNothing":    testPendingQuota,
+		"PendingQuotaFollowsEveryTransition":      testPendingQuotaFollowsEveryTransition,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
