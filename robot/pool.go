@@ -58,6 +58,10 @@ type Config struct {
 	// LookupEnv reads the server's environment, from which a command process inherits
 	// only PATH, HOME, LANG, TZ and TMPDIR. Optional. Default os.LookupEnv.
 	LookupEnv func(name string) (string, bool)
+	// Sandbox, when set, runs command processes in a sandbox (SandboxConfig). Optional.
+	// Default nil: they run as direct children of the server, as its user, in a process
+	// group of their own.
+	Sandbox *SandboxConfig
 	// OnFinish is called with each job this pool finished. Optional.
 	OnFinish func(jobs.Job)
 	// Logger logs. Optional. Default slog.Default().
@@ -75,6 +79,11 @@ type Pool struct {
 	// wake holds wake-ups for idle claimers, one per claimer at most: one Pending event
 	// wakes one claimer, a burst wakes them all (each claims until nothing is left).
 	wake chan struct{}
+
+	// root holds the sandboxed jobs' own directories (jobsRoot), made at the first one.
+	rootOnce sync.Once
+	root     string
+	rootErr  error
 
 	mu         sync.Mutex
 	running    map[string]*activeRun // by job key
@@ -156,6 +165,9 @@ func (p *Pool) Run(ctx context.Context) {
 	claimers.Wait() // no claimer starts a run after this
 	runs.Wait()
 	timer.Stop()
+	if p.root != "" {
+		_ = os.RemoveAll(p.root) // the jobs' directories are gone already; this is their parent
+	}
 }
 
 // handBack ends the runs still going when the drain timeout passes; their jobs go back to
