@@ -18,8 +18,9 @@ import (
 	"github.com/jobgate/jobgate/jobs"
 )
 
-// Lookup finds a job's process definition. Codes: ENOTFOUND when the process does not exist;
-// any other error (the store is unreachable) is retried.
+// Lookup finds a job's process definition. Codes: ENOTFOUND when the process does not exist,
+// ECONFLICT when it may not run (the job faults with the error's message); any other error
+// (the store is unreachable) is retried.
 type Lookup func(t jobs.Tenant, processName string) (jobs.Process, error)
 
 // Config configures a Pool.
@@ -324,7 +325,7 @@ const lookupGiveUp = 10 * time.Minute
 func (p *Pool) executor(ctx context.Context, job *jobs.Job) (func(context.Context, *activeRun) (map[string]any, error), error) {
 	proc, err := p.cfg.Lookup(job.TenantRef(), job.ProcessName)
 	backoff, giveUp := 100*time.Millisecond, time.Now().Add(lookupGiveUp)
-	for err != nil && jobs.ErrorCode(err) != jobs.ENOTFOUND && time.Now().Before(giveUp) {
+	for err != nil && jobs.ErrorCode(err) != jobs.ENOTFOUND && jobs.ErrorCode(err) != jobs.ECONFLICT && time.Now().Before(giveUp) {
 		p.cfg.Logger.Warn("robot: cannot read the process of a job, will retry", "job", job.Key, "process", job.ProcessName, "in", backoff, "err", err)
 		select {
 		case <-ctx.Done():
@@ -337,6 +338,8 @@ func (p *Pool) executor(ctx context.Context, job *jobs.Job) (func(context.Contex
 	switch {
 	case jobs.ErrorCode(err) == jobs.ENOTFOUND:
 		return nil, fmt.Errorf("process %q no longer exists", job.ProcessName)
+	case jobs.ErrorCode(err) == jobs.ECONFLICT: // the process may not run (an API command release)
+		return nil, errors.New(jobs.ErrorMessage(err))
 	case err != nil:
 		return nil, fmt.Errorf("the definition of process %q could not be read: %v", job.ProcessName, err)
 	}

@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/jobgate/jobgate/sandbox"
 )
 
 func main() {
@@ -48,6 +50,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "robot":
 		fmt.Fprintln(stderr, "jobgate robot: remote robot agents are not available yet; 'jobgate serve --robots N' runs robots inside the server")
 		return 2
+	case sandbox.InitCommand: // hidden: the executor re-executes jobgate as a job's sandbox init
+		return sandbox.Init()
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -783,7 +784,10 @@ func TestReleases_CommandReleaseMadeThroughTheAPIRuns(t *testing.T) {
 	onEachStore(t, func(t *testing.T, start func(args ...string) *testServer) {
 		s := start()
 		m := newMgmt(t, s)
-		dir := t.TempDir()
+		dir := t.TempDir() // the working directory: entered by the job's uid, kept visible under its private /tmp
+		if err := os.Chmod(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
 		script := `echo "hello $GREETING in $(pwd)"; echo "{\"input\": $(cat)}" > "$JOBGATE_OUTPUT"`
 		m.create("Releases", map[string]any{
 			"Name": "Greeter", "Command": []string{"sh", "-c", script}, "Env": map[string]string{"GREETING": "world"},
