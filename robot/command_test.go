@@ -27,7 +27,7 @@ var tenant = jobs.Tenant{Org: "acme", Tenant: "prod"}
 
 // rig is a running Pool with one process, "Cmd", and its store.
 type rig struct {
-	t     *testing.T
+	t     testing.TB
 	store jobs.Store
 	proc  jobs.Process
 }
@@ -36,7 +36,7 @@ type rig struct {
 // on cfg.Store if set, else on a new memstore. Command processes run in the sandbox (unless
 // cfg.Sandbox is set), without private temporary directories, so that the test can share
 // directories made by sharedDir with them.
-func setup(t *testing.T, proc jobs.Process, cfg robot.Config) *rig {
+func setup(t testing.TB, proc jobs.Process, cfg robot.Config) *rig {
 	t.Helper()
 	if cfg.Sandbox == nil {
 		sb := testSandbox(t)
@@ -48,12 +48,12 @@ func setup(t *testing.T, proc jobs.Process, cfg robot.Config) *rig {
 
 // setupUnsandboxed is setup with command processes run as children of the server (the
 // executor of --sandbox off).
-func setupUnsandboxed(t *testing.T, proc jobs.Process, cfg robot.Config) *rig {
+func setupUnsandboxed(t testing.TB, proc jobs.Process, cfg robot.Config) *rig {
 	t.Helper()
 	return setupPool(t, proc, cfg)
 }
 
-func setupPool(t *testing.T, proc jobs.Process, cfg robot.Config) *rig {
+func setupPool(t testing.TB, proc jobs.Process, cfg robot.Config) *rig {
 	t.Helper()
 	if proc.Name == "" {
 		proc.Name = "Cmd"
@@ -169,7 +169,7 @@ func (r *rig) log(key string) string {
 }
 
 // waitFor polls cond until it holds, failing the test after limit.
-func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
+func waitFor(t testing.TB, what string, limit time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for !cond() {

@@ -8,16 +8,10 @@ import (
 
 	"github.com/jobgate/jobgate/robot"
 	"github.com/jobgate/jobgate/sandbox"
+	// The test binary is the sandbox init too: the sandboxed executor re-executes it with
+	// sandbox.InitCommand, as it re-executes jobgate in production.
+	_ "github.com/jobgate/jobgate/sandbox/boot"
 )
-
-// TestMain lets the test binary be the sandbox init too: the sandboxed executor re-executes
-// it with sandbox.InitCommand, as it re-executes jobgate in production.
-func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == sandbox.InitCommand {
-		os.Exit(sandbox.Init())
-	}
-	os.Exit(m.Run())
-}
 
 // testUIDs is the uid range of every sandbox of this test binary: one pool, so that tests
 // running at once never share a uid.
@@ -25,7 +19,7 @@ var testUIDs = sync.OnceValues(func() (*sandbox.UIDs, error) { return sandbox.Ne
 
 // testSandbox is the sandbox of production (default private directories and limits), with
 // this test binary as its init.
-func testSandbox(t *testing.T) robot.SandboxConfig {
+func testSandbox(t testing.TB) robot.SandboxConfig {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {

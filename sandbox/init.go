@@ -6,9 +6,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 )
+
+// rlimitNPROC is RLIMIT_NPROC, which package syscall does not name.
+const rlimitNPROC = 6
 
 // Init is the sandbox init: PID 1 of a fresh PID namespace, still root. It reads the Spec
 // from SpecFD, makes the namespace's mounts (and loopback), starts the command as the
@@ -102,19 +103,18 @@ func start(spec Spec) (int, error) {
 	})
 }
 
-// setLimits sets the non-zero limits, soft and hard, on this process. (syscall.Setrlimit,
-// not x/sys: for RLIMIT_NOFILE it also stops the runtime from restoring its own limit in
-// the child.)
+// setLimits sets the non-zero limits, soft and hard, on this process. (syscall.Setrlimit
+// also stops the runtime from restoring its own RLIMIT_NOFILE in the child.)
 func setLimits(l Limits) error {
 	for _, r := range []struct {
 		resource int
 		value    uint64
 		name     string
 	}{
-		{unix.RLIMIT_CPU, l.CPUSeconds, "cpu time"},
-		{unix.RLIMIT_AS, l.AddressSpace, "memory"},
-		{unix.RLIMIT_NOFILE, l.OpenFiles, "open files"},
-		{unix.RLIMIT_NPROC, l.Processes, "processes"},
+		{syscall.RLIMIT_CPU, l.CPUSeconds, "cpu time"},
+		{syscall.RLIMIT_AS, l.AddressSpace, "memory"},
+		{syscall.RLIMIT_NOFILE, l.OpenFiles, "open files"},
+		{rlimitNPROC, l.Processes, "processes"},
 	} {
 		if r.value == 0 {
 			continue

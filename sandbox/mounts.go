@@ -6,18 +6,18 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-
-	"golang.org/x/sys/unix"
+	"syscall"
+	"unsafe"
 )
 
 // setUp makes the namespace's mounts private, mounts its own /proc, replaces the private
 // directories by fresh tmpfs (keeping spec.Keep visible), and brings loopback up.
 func setUp(spec Spec) error {
 	// Nothing mounted here may propagate back to the host (nor the host's mounts in).
-	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+	if err := syscall.Mount("", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("make the mounts private: %w", err)
 	}
-	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+	if err := syscall.Mount("proc", "/proc", "proc", syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC, ""); err != nil {
 		return fmt.Errorf("mount /proc: %w", err)
 	}
 	if err := privateDirs(spec); err != nil {
@@ -39,11 +39,11 @@ func privateDirs(spec Spec) error {
 		if !under(k, spec.PrivateDirs) {
 			continue
 		}
-		fd, err := unix.Open(k, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		fd, err := syscall.Open(k, oPath|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
 		if err != nil {
 			return fmt.Errorf("open %s: %w", k, err)
 		}
-		defer unix.Close(fd)
+		defer syscall.Close(fd)
 		kept[k] = fd
 	}
 	opts := "mode=1777"
@@ -54,7 +54,7 @@ func privateDirs(spec Spec) error {
 		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
 			continue
 		}
-		if err := unix.Mount("tmpfs", d, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
+		if err := syscall.Mount("tmpfs", d, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV, opts); err != nil {
 			return fmt.Errorf("mount a private %s: %w", d, err)
 		}
 	}
@@ -62,7 +62,7 @@ func privateDirs(spec Spec) error {
 		if err := os.MkdirAll(k, 0o755); err != nil {
 			return fmt.Errorf("keep %s: %w", k, err)
 		}
-		if err := unix.Mount("/proc/self/fd/"+strconv.Itoa(fd), k, "", unix.MS_BIND, ""); err != nil {
+		if err := syscall.Mount("/proc/self/fd/"+strconv.Itoa(fd), k, "", syscall.MS_BIND, ""); err != nil {
 			return fmt.Errorf("keep %s: %w", k, err)
 		}
 	}
@@ -81,20 +81,37 @@ func under(path string, dirs []string) bool {
 	return false
 }
 
-// loopbackUp sets IFF_UP on lo: a new network namespace starts with it down.
+// oPath is O_PATH, which package syscall does not name.
+const oPath = 0x200000
+
+// ifreqFlags is struct ifreq with its ifr_flags member (the SIOC[GS]IFFLAGS argument).
+type ifreqFlags struct {
+	name  [16]byte
+	flags uint16
+	_     [22]byte
+}
+
+// loopbackUp sets IFF_UP on lo: a new network namespace starts with it down. (Package
+// syscall, not x/sys: see package boot for why this package imports only the standard
+// library.)
 func loopbackUp() error {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(fd)
-	ifr, err := unix.NewIfreq("lo")
-	if err != nil {
+	defer syscall.Close(fd)
+	var ifr ifreqFlags
+	copy(ifr.name[:], "lo")
+	if err := ioctl(fd, syscall.SIOCGIFFLAGS, &ifr); err != nil {
 		return err
 	}
-	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
-		return err
+	ifr.flags |= syscall.IFF_UP
+	return ioctl(fd, syscall.SIOCSIFFLAGS, &ifr)
+}
+
+func ioctl(fd int, req uintptr, ifr *ifreqFlags) error {
+	if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), req, uintptr(unsafe.Pointer(ifr))); errno != 0 {
+		return errno
 	}
-	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
-	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
+	return nil
 }

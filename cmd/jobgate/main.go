@@ -11,6 +11,9 @@ import (
 	"syscall"
 
 	"github.com/jobgate/jobgate/sandbox"
+	// The executor re-executes jobgate as a job's sandbox init: it starts there, before the
+	// initialisation of the heavy packages.
+	_ "github.com/jobgate/jobgate/sandbox/boot"
 )
 
 func main() {
@@ -50,7 +53,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "robot":
 		fmt.Fprintln(stderr, "jobgate robot: remote robot agents are not available yet; 'jobgate serve --robots N' runs robots inside the server")
 		return 2
-	case sandbox.InitCommand: // hidden: the executor re-executes jobgate as a job's sandbox init
+	case sandbox.InitCommand: // hidden; package boot runs it before main (see there)
 		return sandbox.Init()
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"github.com/jobgate/jobgate/sandbox"
-
 	"context"
 	"errors"
 	"fmt"
@@ -42,11 +40,6 @@ var openAPI struct {
 // TestMain loads openapi.json before any test runs: loading and validating it takes most of
 // a second of CPU under -race, which must not fall between the timed exchanges of a test.
 func TestMain(m *testing.M) {
-	// The test binary is the sandbox init too: the in-process servers of these tests
-	// re-execute it (os.Executable) as jobgate serve re-executes jobgate.
-	if len(os.Args) > 1 && os.Args[1] == sandbox.InitCommand {
-		os.Exit(sandbox.Init())
-	}
 	if _, _, err := openAPIRouter(); err != nil {
 		fmt.Fprintln(os.Stderr, err) // and every check reports it
 	}
