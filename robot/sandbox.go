@@ -91,8 +91,8 @@ func (s *SandboxConfig) sandboxedCmd(spec sandbox.Spec) (*exec.Cmd, *os.File, *o
 		Path: s.Init[0],
 		Args: s.Init,
 		// Nothing of the server's environment: the init needs none, and the command's
-		// own is in the spec.
-		Env:        []string{},
+		// own is in the spec. One P is all the init uses (~1 ms less to start).
+		Env:        []string{"GOMAXPROCS=1"},
 		ExtraFiles: []*os.File{specR, statusW}, // fds 3 and 4: sandbox.SpecFD, sandbox.StatusFD
 		SysProcAttr: &syscall.SysProcAttr{
 			Cloneflags: flags,
