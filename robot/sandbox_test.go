@@ -255,3 +255,56 @@ func TestSandbox_OutputFileLinkingElsewhereIsNotRead(t *testing.T) {
 		})
 	}
 }
+
+func TestSandbox_LimitsApplyToTheJob(t *testing.T) {
+	t.Parallel()
+	script := []string{"/bin/bash", "-c", `echo "files=$(ulimit -n)"; echo "procs=$(ulimit -u)"; echo "cpu=$(ulimit -t)"; echo "mem=$(ulimit -v)"`}
+	for name, tc := range map[string]struct {
+		limits *jobs.Limits
+		want   map[string]string
+	}{
+		"defaults": {nil, map[string]string{"files": "1024", "procs": "256", "cpu": "3600", "mem": strconv.Itoa(4 << 20)}},
+		"declared": {&jobs.Limits{CPUTime: 90 * time.Second, Memory: 512 << 20, OpenFiles: 64, Processes: 16},
+			map[string]string{"files": "64", "procs": "16", "cpu": "90", "mem": strconv.Itoa(512 << 10)}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r := setupSandboxed(t, jobs.Process{Command: script, Limits: tc.limits}, robot.Config{})
+			job := r.run(nil)
+			wantState(t, job, jobs.Successful, "")
+			log := r.log(job.Key)
+			for k, want := range tc.want {
+				if got := logValue(log, k); got != want {
+					t.Errorf("ulimit %s = %q, want %s", k, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestSandbox_HostNetworkReachesLoopbackNoneDoesNot(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	probe := []string{"/bin/bash", "-c", `if (echo > /dev/tcp/127.0.0.1/$PORT) 2>/dev/null; then echo "net=connected"; else echo "net=refused"; fi`}
+	for host, want := range map[bool]string{true: "connected", false: "refused"} {
+		r := setupSandboxed(t, jobs.Process{Command: probe, Env: map[string]string{"PORT": port}, HostNetwork: host}, robot.Config{})
+		job := r.run(nil)
+		if got := logValue(r.log(job.Key), "net"); got != want {
+			t.Errorf("HostNetwork %v: the job's connection to the server's loopback was %q, want %s", host, got, want)
+		}
+	}
+}
