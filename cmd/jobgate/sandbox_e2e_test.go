@@ -82,3 +82,32 @@ func TestSecrets_JWTSecretFileWorksAndStaysOutOfTheCommandLine(t *testing.T) {
 		t.Errorf("the secret is in the server's command line: %q", cmdline)
 	}
 }
+
+// TestAPICommands_PeekAtTheServerFindsNothing is the reproduction of issue 8 through the real
+// server: a tenant allowed to define commands (default/default under --dev) makes one that
+// reads the server's environment and command line, signals it and lists /proc.
+func TestAPICommands_PeekAtTheServerFindsNothing(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	m := newMgmt(t, s)
+	m.create("Releases", map[string]any{"Name": "Peek", "Env": map[string]string{"SERVER": itoa(os.Getpid())},
+		"Command": []string{"/bin/sh", "-c", `
+cat /proc/$SERVER/environ /proc/$SERVER/cmdline 2>/dev/null | tr '\0' ' ' | grep -c secret > /dev/null && echo "secret=FOUND" || echo "secret=none"
+kill -0 $SERVER 2>/dev/null && echo "signal=SENT" || echo "signal=refused"
+printf '{"uid": %s, "processes": %s}' "$(id -u)" "$(ls -d /proc/[0-9]* | wc -l)" > "$JOBGATE_OUTPUT"`}})
+	m.create("ApiTriggers", map[string]any{"Slug": "peek", "ReleaseName": "Peek", "CallMode": "LongPolling"})
+	out := invokeLongPolling(t, s, "peek", map[string]any{})
+	wantStatus(t, out, http.StatusOK)
+	got := out.json(t)
+	if uid, _ := got["uid"].(float64); uid < 200000 || uid > 299999 {
+		t.Errorf("the job ran as uid %v, want one of --sandbox-uids", got["uid"])
+	}
+	if n, _ := got["processes"].(float64); n < 1 || n > 8 { // its init, its shell, the pipeline
+		t.Errorf("the job sees %v processes, want only its namespace's few", got["processes"])
+	}
+	log := m.do("GET", "Jobs(1)/Logs", nil)
+	wantStatus(t, log, http.StatusOK)
+	if !strings.Contains(string(log.Body), "secret=none") || !strings.Contains(string(log.Body), "signal=refused") {
+		t.Errorf("log = %s, want no secret read and no signal sent", log.Body)
+	}
+}
