@@ -116,7 +116,7 @@ func setLimits(l Limits) error {
 		{syscall.RLIMIT_NOFILE, l.OpenFiles, "open files"},
 		{rlimitNPROC, l.Processes, "processes"},
 	} {
-		if r.value == 0 {
+		if r.value == 0 || (r.resource == syscall.RLIMIT_AS && !LimitsAddressSpace) {
 			continue
 		}
 		if err := syscall.Setrlimit(r.resource, &syscall.Rlimit{Cur: r.value, Max: r.value}); err != nil {
