@@ -268,8 +268,8 @@ func TestSandbox_LimitsApplyToTheJob(t *testing.T) {
 		want   map[string]string
 	}{
 		"defaults": {nil, map[string]string{"files": "1024", "procs": "256", "cpu": "3600", "mem": strconv.Itoa(4 << 20)}},
-		"declared": {&jobs.Limits{CPUTime: 90 * time.Second, Memory: 512 << 20, OpenFiles: 64, Processes: 16},
-			map[string]string{"files": "64", "procs": "16", "cpu": "90", "mem": strconv.Itoa(512 << 10)}},
+		"declared": {&jobs.Limits{CPUTime: 90 * time.Second, Memory: 3 << 30, OpenFiles: 64, Processes: 16},
+			map[string]string{"files": "64", "procs": "16", "cpu": "90", "mem": strconv.Itoa(3 << 20)}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

@@ -76,8 +76,10 @@ func (fl fileLimits) limits() (jobs.Limits, string, error) {
 	}
 	if fl.Memory != "" {
 		n, err := parseBytes(fl.Memory)
-		if err != nil || n < 16<<20 {
-			return l, "memory", fmt.Errorf("%q: want at least 16MiB, e.g. 512MiB or 2GiB", fl.Memory)
+		// The sandbox init lives under the same RLIMIT_AS (it must take the limits on itself,
+		// see sandbox.start), and a Go program reserves ~1.2 GiB of address space.
+		if err != nil || n < 2<<30 {
+			return l, "memory", fmt.Errorf("%q: want at least 2GiB (the address space the sandbox init itself needs), e.g. 2GiB or 4GiB", fl.Memory)
 		}
 		l.Memory = n
 	}

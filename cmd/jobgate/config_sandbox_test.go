@@ -56,7 +56,8 @@ func TestConfig_CommandSandboxOptionsErrors(t *testing.T) {
 		{"command: [x]\n        network: bridge", `network "bridge": want none (loopback only, the default) or host`},
 		{"command: [x]\n        user: root", `user "root": a command process may not run as root`},
 		{"command: [x]\n        user: no-such-user-jobgate", `user "no-such-user-jobgate"`},
-		{"command: [x]\n        limits: {memory: 2GB}", `limits: memory: "2GB": want at least 16MiB`},
+		{"command: [x]\n        limits: {memory: 2GB}", `limits: memory: "2GB": want at least 2GiB`},
+		{"command: [x]\n        limits: {memory: 512MiB}", `limits: memory: "512MiB": want at least 2GiB`},
 		{"command: [x]\n        limits: {cpuTime: soon}", `limits: cpuTime: "soon"`},
 		{"builtin: Sleep\n        network: host", `network: applies to command processes only`},
 	} {
