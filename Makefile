@@ -3,7 +3,7 @@ GO       ?= go
 PKGS     := ./...
 FUZZTIME ?= 60s
 
-.PHONY: run test test-deps lint fmt vet build bench fuzz clean
+.PHONY: run test test-deps lint fmt vet build bench bench-sandbox fuzz clean
 
 ## run: the server with the embedded store and the dev samples
 run:
@@ -34,6 +34,10 @@ lint:
 	  if [ ! -x "$$sc" ]; then echo "lint: installing staticcheck $(STATICCHECK_VERSION)"; \
 	    $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION); fi; \
 	  "$$sc" $(PKGS)
+
+## bench-sandbox: what the sandbox adds to starting a command job (docs/benchmarks.md)
+bench-sandbox:
+	$(GO) test -run '^$$' -bench BenchmarkCommand_True -benchtime 200x -count 5 ./robot
 
 ## fuzz: run every fuzzer for FUZZTIME (default 60s) each, one after the other
 fuzz:

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/jobgate/jobgate/jobs"
+	"github.com/jobgate/jobgate/sandbox"
 )
 
 // Limits of the command executor.
@@ -44,8 +45,9 @@ var inheritedEnv = []string{"PATH", "HOME", "LANG", "TZ", "TMPDIR"}
 
 // runCommand runs a command process (CONTRACT §9, "The environment of a command process")
 // and returns its output arguments. Its stdout and stderr go to the run's log; progress
-// lines on stdout are reported. The process runs in a process group of its own, and the
-// whole group is killed before runCommand returns, so nothing the job started outlives it.
+// lines on stdout are reported. The process runs in a process group of its own (or, with a
+// Sandbox, under a sandbox init in namespaces of its own), and all of it is killed before
+// runCommand returns, so nothing the job started outlives it.
 //
 // A SoftStop (ctx cancelled with errSoftStop) sends SIGTERM to the group and SIGKILL after
 // StopGrace, or at once when the run's kill channel closes; any other cancellation, and the
@@ -55,37 +57,11 @@ func (p *Pool) runCommand(ctx context.Context, job *jobs.Job, proc *jobs.Process
 	if ctx.Err() != nil {
 		return nil, context.Cause(ctx) // stopped before it started
 	}
-	dir, err := os.MkdirTemp("", "jobgate-job-")
+	cr, err := p.prepareCommand(job, proc)
 	if err != nil {
-		return nil, fmt.Errorf("could not make the job's temporary directory: %v", err)
+		return nil, err
 	}
-	defer os.RemoveAll(dir)
-
-	input := job.InputArguments
-	if input == nil {
-		input = map[string]any{}
-	}
-	inputJSON, err := json.Marshal(input)
-	if err != nil {
-		return nil, fmt.Errorf("could not encode the input arguments: %v", err)
-	}
-	// stdin is a file, not a pipe: a process that never reads it cannot block the robot.
-	stdinPath := filepath.Join(dir, "input.json")
-	if err := os.WriteFile(stdinPath, inputJSON, 0o600); err != nil {
-		return nil, fmt.Errorf("could not write the input arguments: %v", err)
-	}
-	stdin, err := os.Open(stdinPath)
-	if err != nil {
-		return nil, fmt.Errorf("could not open the input arguments: %v", err)
-	}
-	defer stdin.Close()
-	outputPath := filepath.Join(dir, "output.json")
-
-	env := p.commandEnv(job, proc, inputJSON, outputPath)
-	path, err := lookCommand(proc.Command[0], env)
-	if err != nil {
-		return nil, fmt.Errorf("could not start the process: %v", err)
-	}
+	defer cr.cleanup()
 	outR, outW, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("could not start the process: %v", err)
@@ -96,17 +72,7 @@ func (p *Pool) runCommand(ctx context.Context, job *jobs.Job, proc *jobs.Process
 		outW.Close()
 		return nil, fmt.Errorf("could not start the process: %v", err)
 	}
-	cmd := &exec.Cmd{
-		Path:        path,
-		Args:        proc.Command,
-		Env:         env,
-		Dir:         proc.WorkingDir,
-		Stdin:       stdin,
-		Stdout:      outW,
-		Stderr:      errW,
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
-	}
-	err = cmd.Start()
+	sc, err := p.startCommand(cr, proc, outW, errW)
 	outW.Close()
 	errW.Close()
 	if err != nil {
@@ -114,7 +80,9 @@ func (p *Pool) runCommand(ctx context.Context, job *jobs.Job, proc *jobs.Process
 		errR.Close()
 		return nil, fmt.Errorf("could not start the process: %v", err)
 	}
-	pgid := cmd.Process.Pid // Setpgid with Pgid 0: the group is named after the process
+	if sc.status != nil {
+		defer sc.status.Close()
+	}
 
 	stderrTail := newLogTail(stderrTailLimit)
 	var readers sync.WaitGroup
@@ -129,66 +97,231 @@ func (p *Pool) runCommand(ctx context.Context, job *jobs.Job, proc *jobs.Process
 		defer readers.Done()
 		_, _ = io.Copy(io.MultiWriter(r.log, stderrTail), errR)
 	}()
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	ended, waitErr := p.superviseCommand(ctx, proc, r, sc)
+	// Whatever the process left running in its group (background children) ends with it.
+	if !endGroup(sc.pgid, groupGoneWait) {
+		p.cfg.Logger.Warn("robot: processes of a finished job are still alive after SIGKILL", "job", job.Key, "pgid", sc.pgid)
+	}
+	drainPipes(&readers, outR, errR)
 
+	if ended != nil {
+		return nil, ended
+	}
+	how := howFromWait(waitErr)
+	if sc.status != nil {
+		st, ok := sandbox.ReadStatus(sc.status)
+		if ok && st.Error != "" {
+			return nil, fmt.Errorf("could not start the process: %s", st.Error)
+		}
+		how = howFromSandbox(st, ok, waitErr)
+	}
+	if !how.success() {
+		return nil, processFailure(how, stderrTail)
+	}
+	return readOutputFile(cr.outputPath, cr.owner)
+}
+
+// commandRun is a command job prepared to start: its own directory, input and environment.
+type commandRun struct {
+	dir, outputPath string
+	stdin           *os.File
+	env             []string
+	path            string
+	// user is who a sandboxed job runs as; owner the uid its output file must have (-1:
+	// not checked, the process runs as the server's user).
+	user    jobUser
+	owner   int64
+	cleanup func()
+}
+
+// prepareCommand makes the job's private directory (owned by the job's uid when sandboxed),
+// opens its input and builds its environment.
+func (p *Pool) prepareCommand(job *jobs.Job, proc *jobs.Process) (*commandRun, error) {
+	cr := &commandRun{owner: -1}
+	var undo []func()
+	cr.cleanup = func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}
+	fail := func(format string, err error) (*commandRun, error) {
+		cr.cleanup()
+		return nil, fmt.Errorf(format, err)
+	}
+	parent := ""
+	if sb := p.cfg.Sandbox; sb != nil {
+		root, err := p.jobsRoot()
+		if err != nil {
+			return fail("could not make the job's temporary directory: %v", err)
+		}
+		parent = root
+		if cr.user, err = sb.takeUser(proc); err != nil {
+			return fail("could not start the process: %v", err)
+		}
+		undo = append(undo, cr.user.release)
+		cr.owner = int64(cr.user.uid)
+	}
+	dir, err := os.MkdirTemp(parent, "jobgate-job-")
+	if err != nil {
+		return fail("could not make the job's temporary directory: %v", err)
+	}
+	cr.dir, cr.outputPath = dir, filepath.Join(dir, "output.json")
+	undo = append(undo, func() { os.RemoveAll(dir) })
+	if cr.owner >= 0 {
+		if err := os.Chown(dir, int(cr.user.uid), int(cr.user.gid)); err != nil {
+			return fail("could not make the job's temporary directory: %v", err)
+		}
+	}
+
+	input := job.InputArguments
+	if input == nil {
+		input = map[string]any{}
+	}
+	inputJSON, err := json.Marshal(input)
+	if err != nil {
+		return fail("could not encode the input arguments: %v", err)
+	}
+	// stdin is a file, not a pipe: a process that never reads it cannot block the robot.
+	// It is unlinked once open, so the job's directory holds only what the job writes.
+	stdinPath := filepath.Join(dir, "input.json")
+	if err := os.WriteFile(stdinPath, inputJSON, 0o600); err != nil {
+		return fail("could not write the input arguments: %v", err)
+	}
+	if cr.stdin, err = os.Open(stdinPath); err != nil {
+		return fail("could not open the input arguments: %v", err)
+	}
+	undo = append(undo, func() { cr.stdin.Close() })
+	os.Remove(stdinPath)
+
+	cr.env = p.commandEnv(job, proc, inputJSON, cr.outputPath)
+	if p.cfg.Sandbox != nil && proc.Env["HOME"] == "" {
+		cr.env = setEnv(cr.env, "HOME", dir) // the server's HOME is not the job's uid's
+	}
+	if cr.path, err = lookCommand(proc.Command[0], cr.env); err != nil {
+		return fail("could not start the process: %v", err)
+	}
+	return cr, nil
+}
+
+// startedCommand is a running command process: the process itself, or the sandbox init.
+type startedCommand struct {
+	cmd  *exec.Cmd
+	pgid int
+	// term asks the process to end (SoftStop): SIGTERM to its group, or to the sandbox
+	// init, which sends it to every process of the namespace.
+	term func()
+	// status is the sandbox init's status pipe; nil without a sandbox.
+	status *os.File
+	exited chan error
+}
+
+// startCommand starts the prepared command with stdout and stderr on the given pipes.
+func (p *Pool) startCommand(cr *commandRun, proc *jobs.Process, stdout, stderr *os.File) (*startedCommand, error) {
+	sc := &startedCommand{exited: make(chan error, 1)}
+	sb := p.cfg.Sandbox
+	var spec sandbox.Spec
+	var specW *os.File
+	if sb == nil {
+		sc.cmd = &exec.Cmd{
+			Path: cr.path, Args: proc.Command, Env: cr.env, Dir: proc.WorkingDir,
+			SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+		}
+	} else {
+		spec = sb.sandboxSpec(proc, cr.path, cr.env, cr.dir, cr.user)
+		var err error
+		if sc.cmd, specW, sc.status, err = sb.sandboxedCmd(spec); err != nil {
+			return nil, err
+		}
+	}
+	sc.cmd.Stdin, sc.cmd.Stdout, sc.cmd.Stderr = cr.stdin, stdout, stderr
+	err := sc.cmd.Start()
+	for _, f := range sc.cmd.ExtraFiles {
+		f.Close() // the init's ends
+	}
+	if err != nil {
+		if specW != nil {
+			specW.Close()
+			sc.status.Close()
+		}
+		return nil, err
+	}
+	sc.pgid = sc.cmd.Process.Pid // Setpgid with Pgid 0: the group is named after the process
+	pgid := sc.pgid
+	sc.term = func() { signalGroup(pgid, syscall.SIGTERM) }
+	if specW != nil {
+		go writeSpec(specW, spec)
+		sc.term = func() { _ = syscall.Kill(pgid, syscall.SIGTERM) }
+	}
+	go func() { sc.exited <- sc.cmd.Wait() }()
+	return sc, nil
+}
+
+// superviseCommand waits for the process to end, ending it on its timeout or the run's
+// cancellation. ended says why jobgate ended it, if it did.
+func (p *Pool) superviseCommand(ctx context.Context, proc *jobs.Process, r *activeRun, sc *startedCommand) (ended, waitErr error) {
 	var timeout <-chan time.Time
 	if proc.Timeout > 0 {
 		t := time.NewTimer(proc.Timeout)
 		defer t.Stop()
 		timeout = t.C
 	}
-	var ended, waitErr error // ended: why jobgate ended the process, if it did
 	select {
-	case waitErr = <-exited:
+	case waitErr = <-sc.exited:
 	case <-timeout:
-		signalGroup(pgid, syscall.SIGKILL)
-		waitErr = <-exited
+		signalGroup(sc.pgid, syscall.SIGKILL)
+		waitErr = <-sc.exited
 		ended = fmt.Errorf("the process timed out after %s", proc.Timeout)
 	case <-ctx.Done():
 		ended = context.Cause(ctx)
 		if errors.Is(ended, errSoftStop) {
-			signalGroup(pgid, syscall.SIGTERM)
+			sc.term()
 			grace := time.NewTimer(p.cfg.StopGrace)
 			select {
-			case waitErr = <-exited:
+			case waitErr = <-sc.exited:
 			case <-grace.C:
-				signalGroup(pgid, syscall.SIGKILL)
-				waitErr = <-exited
+				signalGroup(sc.pgid, syscall.SIGKILL)
+				waitErr = <-sc.exited
 			case <-r.kill:
-				signalGroup(pgid, syscall.SIGKILL)
-				waitErr = <-exited
+				signalGroup(sc.pgid, syscall.SIGKILL)
+				waitErr = <-sc.exited
 			}
 			grace.Stop()
 		} else {
-			signalGroup(pgid, syscall.SIGKILL)
-			waitErr = <-exited
+			signalGroup(sc.pgid, syscall.SIGKILL)
+			waitErr = <-sc.exited
 		}
 	}
-	// Whatever the process left running in its group (background children) ends with it.
-	if !endGroup(pgid, groupGoneWait) {
-		p.cfg.Logger.Warn("robot: processes of a finished job are still alive after SIGKILL", "job", job.Key, "pgid", pgid)
-	}
+	return ended, waitErr
+}
+
+// drainPipes waits for the readers of stdout and stderr to reach their end, at most
+// pipesDrainWait: a process outside the group may still hold the pipes (without a
+// sandbox); then it stops reading what it writes.
+func drainPipes(readers *sync.WaitGroup, outR, errR *os.File) {
 	drained := make(chan struct{})
 	go func() { readers.Wait(); close(drained) }()
 	select {
 	case <-drained:
 	case <-time.After(pipesDrainWait):
-		// A process outside the group holds the pipes: stop reading what it writes.
 		outR.Close()
 		errR.Close()
 		<-drained
 	}
 	outR.Close()
 	errR.Close()
+}
 
-	if ended != nil {
-		return nil, ended
+// setEnv sets name=value in a sorted "K=V" environment.
+func setEnv(env []string, name, value string) []string {
+	out := make([]string, 0, len(env)+1)
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, name+"=") {
+			out = append(out, kv)
+		}
 	}
-	if waitErr != nil {
-		return nil, processFailure(waitErr, stderrTail)
-	}
-	return readOutputFile(outputPath)
+	out = append(out, name+"="+value)
+	sort.Strings(out)
+	return out
 }
 
 // commandEnv builds a command process's environment: the inherited variables, then the
@@ -247,9 +380,46 @@ func lookCommand(name string, env []string) (string, error) {
 	return "", fmt.Errorf("%q: no such executable in PATH %q", name, pathVar)
 }
 
+// exitHow is how a process ended.
+type exitHow struct {
+	code   int
+	signal syscall.Signal
+	err    error // it could not be waited for
+}
+
+func (h exitHow) success() bool { return h.code == 0 && h.signal == 0 && h.err == nil }
+
+// howFromWait reads how a process ended from its exec.Cmd's Wait.
+func howFromWait(waitErr error) exitHow {
+	var exit *exec.ExitError
+	switch {
+	case waitErr == nil:
+		return exitHow{}
+	case errors.As(waitErr, &exit):
+		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return exitHow{signal: ws.Signal()}
+		}
+		return exitHow{code: exit.ExitCode()}
+	}
+	return exitHow{err: waitErr}
+}
+
+// howFromSandbox reads how a sandboxed command ended from its init's status; without one
+// (the init was killed), from how the init ended.
+func howFromSandbox(st sandbox.Status, ok bool, waitErr error) exitHow {
+	if !ok {
+		h := howFromWait(waitErr)
+		if h.success() {
+			h.err = errors.New("the sandbox init ended without a word")
+		}
+		return h
+	}
+	return exitHow{code: st.Exit, signal: syscall.Signal(st.Signal)}
+}
+
 // processFailure describes a process that did not exit 0: the end of its stderr, or, when
 // it wrote nothing there, how it ended.
-func processFailure(waitErr error, stderrTail *logTail) error {
+func processFailure(how exitHow, stderrTail *logTail) error {
 	text, dropped := stderrTail.tail(stderrTailLimit)
 	if text = strings.TrimSpace(text); text != "" {
 		if dropped {
@@ -257,20 +427,26 @@ func processFailure(waitErr error, stderrTail *logTail) error {
 		}
 		return errors.New(text)
 	}
-	var exit *exec.ExitError
-	if errors.As(waitErr, &exit) {
-		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return fmt.Errorf("the process was ended by signal %d (%s)", ws.Signal(), ws.Signal())
-		}
-		return fmt.Errorf("the process exited with code %d", exit.ExitCode())
+	switch {
+	case how.err != nil:
+		return fmt.Errorf("the process failed: %v", how.err)
+	case how.signal != 0:
+		return fmt.Errorf("the process was ended by signal %d (%s)", int(how.signal), how.signal)
 	}
-	return fmt.Errorf("the process failed: %v", waitErr)
+	return fmt.Errorf("the process exited with code %d", how.code)
 }
 
 // readOutputFile reads the output arguments a process wrote to JOBGATE_OUTPUT. No file, or
 // an empty one, means none.
-func readOutputFile(path string) (map[string]any, error) {
-	f, err := os.Open(path)
+// With owner ≥ 0 (a sandboxed job), only a regular file of that uid is read.
+func readOutputFile(path string, owner int64) (map[string]any, error) {
+	var f *os.File
+	var err error
+	if owner >= 0 {
+		f, err = openOutputFile(path, uint32(owner))
+	} else {
+		f, err = os.Open(path)
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

@@ -27,14 +27,33 @@ var tenant = jobs.Tenant{Org: "acme", Tenant: "prod"}
 
 // rig is a running Pool with one process, "Cmd", and its store.
 type rig struct {
-	t     *testing.T
+	t     testing.TB
 	store jobs.Store
 	proc  jobs.Process
 }
 
 // setup starts a Pool that runs proc (named "Cmd" unless it has a name) with cfg's options,
-// on cfg.Store if set, else on a new memstore.
-func setup(t *testing.T, proc jobs.Process, cfg robot.Config) *rig {
+// on cfg.Store if set, else on a new memstore. Command processes run in the sandbox (unless
+// cfg.Sandbox is set), without private temporary directories, so that the test can share
+// directories made by sharedDir with them.
+func setup(t testing.TB, proc jobs.Process, cfg robot.Config) *rig {
+	t.Helper()
+	if cfg.Sandbox == nil {
+		sb := testSandbox(t)
+		sb.PrivateDirs = []string{}
+		cfg.Sandbox = &sb
+	}
+	return setupPool(t, proc, cfg)
+}
+
+// setupUnsandboxed is setup with command processes run as children of the server (the
+// executor of --sandbox off).
+func setupUnsandboxed(t testing.TB, proc jobs.Process, cfg robot.Config) *rig {
+	t.Helper()
+	return setupPool(t, proc, cfg)
+}
+
+func setupPool(t testing.TB, proc jobs.Process, cfg robot.Config) *rig {
 	t.Helper()
 	if proc.Name == "" {
 		proc.Name = "Cmd"
@@ -79,7 +98,7 @@ func setup(t *testing.T, proc jobs.Process, cfg robot.Config) *rig {
 // script writes a /bin/sh script into a new directory and returns the argv that runs it.
 func script(t *testing.T, body string) []string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "job.sh")
+	path := filepath.Join(sharedDir(t), "job.sh")
 	if err := os.WriteFile(path, []byte("#!/bin/sh\n"+body), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +169,7 @@ func (r *rig) log(key string) string {
 }
 
 // waitFor polls cond until it holds, failing the test after limit.
-func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
+func waitFor(t testing.TB, what string, limit time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for !cond() {
@@ -275,7 +294,7 @@ func TestCommand_InvalidOutputFileFaults(t *testing.T) {
 
 func TestCommand_InputArrivesOnStdinAndInJOBGATE_INPUT(t *testing.T) {
 	t.Parallel()
-	out := t.TempDir()
+	out := sharedDir(t)
 	r := setup(t, jobs.Process{
 		Command: script(t, `cat > "$OUT/stdin.json"; printf '%s' "$JOBGATE_INPUT" > "$OUT/env.json"`),
 		Env:     map[string]string{"OUT": out},
@@ -300,7 +319,7 @@ func TestCommand_InputArrivesOnStdinAndInJOBGATE_INPUT(t *testing.T) {
 
 func TestCommand_NoInputIsAnEmptyObject(t *testing.T) {
 	t.Parallel()
-	out := t.TempDir()
+	out := sharedDir(t)
 	r := setup(t, jobs.Process{
 		Command: script(t, `cat > "$OUT/stdin.json"; printf '%s' "$JOBGATE_INPUT" > "$OUT/env.json"`),
 		Env:     map[string]string{"OUT": out},
@@ -315,7 +334,7 @@ func TestCommand_NoInputIsAnEmptyObject(t *testing.T) {
 
 func TestCommand_InputTooLargeForTheEnvironmentArrivesOnStdinOnly(t *testing.T) {
 	t.Parallel()
-	out := t.TempDir()
+	out := sharedDir(t)
 	r := setup(t, jobs.Process{
 		Command: script(t, `cat > "$OUT/stdin.json"; printf '%s' "${JOBGATE_INPUT-unset}" > "$OUT/env.txt"`),
 		Env:     map[string]string{"OUT": out},
@@ -332,7 +351,7 @@ func TestCommand_InputTooLargeForTheEnvironmentArrivesOnStdinOnly(t *testing.T) 
 
 func TestCommand_InputNeverBecomesArgvOrShellText(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
+	dir := sharedDir(t)
 	r := setup(t, jobs.Process{
 		// The script uses its input only as data: it prints its argv.
 		Command:    append(script(t, `for a in "$@"; do printf '%s\n' "$a"; done > argv.txt`), "--fixed", "two words"),
@@ -401,7 +420,7 @@ func TestCommand_EnvironmentHasDeclaredAndJobVariablesButNoServerSecrets(t *test
 // Not parallel: it runs an executable the test has just written, which a fork in another
 // test could still hold open for writing (ETXTBSY).
 func TestCommand_RunsInItsWorkingDirWithARelativeCommand(t *testing.T) {
-	dir := t.TempDir()
+	dir := sharedDir(t)
 	if err := os.WriteFile(filepath.Join(dir, "report.sh"), []byte("#!/bin/sh\nprintf '{\"dir\": \"%s\", \"arg\": \"%s\"}' \"$(pwd -P)\" \"$1\" > \"$JOBGATE_OUTPUT\"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -483,7 +502,7 @@ func TestCommand_StdoutAndStderrAreTheJobsLog(t *testing.T) {
 
 func TestCommand_LogIsStoredWhileTheJobRuns(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
+	dir := sharedDir(t)
 	r := setup(t, jobs.Process{
 		Command: script(t, `echo "first line"; touch "$DIR/ready"; while [ ! -e "$DIR/go" ]; do sleep 0.05; done; echo "last line"`),
 		Env:     map[string]string{"DIR": dir},
@@ -518,7 +537,7 @@ func TestCommand_LogKeepsOnlyTheLastMiBOfOutput(t *testing.T) {
 
 func TestCommand_ProgressLinesSetTheJobsProgressWhileItRuns(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
+	dir := sharedDir(t)
 	r := setup(t, jobs.Process{
 		Command: script(t, `
 wait_for() { while [ ! -e "$DIR/$1" ]; do sleep 0.02; done; }
@@ -557,10 +576,12 @@ wait_for go3
 	}
 }
 
+// Unsandboxed (--sandbox off): the pids the script writes are the host's. sandbox_test.go
+// covers the same under the sandbox.
 func TestCommand_TimeoutKillsTheProcessGroupAndFaults(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	r := setup(t, jobs.Process{
+	dir := sharedDir(t)
+	r := setupUnsandboxed(t, jobs.Process{
 		Command: script(t, `trap '' TERM; sleep 1000 & echo $! > "$DIR/grandchild"; sleep 1000`),
 		Env:     map[string]string{"DIR": dir},
 		Timeout: 500 * time.Millisecond,
@@ -583,7 +604,7 @@ func TestCommand_DeadlineKillsTheProcessAndFaultsWithItsInfo(t *testing.T) {
 
 func TestCommand_SoftStopSendsSIGTERMAndTheProcessEndsItself(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
+	dir := sharedDir(t)
 	r := setup(t, jobs.Process{
 		Command: script(t, `trap 'echo "cleaning up" >&2; touch "$DIR/cleaned"; exit 0' TERM
 touch "$DIR/ready"
@@ -607,11 +628,13 @@ while :; do sleep 0.05; done`),
 	}
 }
 
+// Unsandboxed (--sandbox off): the pids the script writes are the host's. sandbox_test.go
+// covers the same under the sandbox.
 func TestCommand_SoftStopKillsAProcessIgnoringSIGTERMAfterTheGrace(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
+	dir := sharedDir(t)
 	const grace = 700 * time.Millisecond
-	r := setup(t, jobs.Process{
+	r := setupUnsandboxed(t, jobs.Process{
 		Command: script(t, `trap '' TERM; echo $$ > "$DIR/pid"; touch "$DIR/ready"; while :; do sleep 0.05; done`),
 		Env:     map[string]string{"DIR": dir},
 	}, robot.Config{StopGrace: grace})
@@ -629,10 +652,12 @@ func TestCommand_SoftStopKillsAProcessIgnoringSIGTERMAfterTheGrace(t *testing.T)
 	wantGone(t, "the process", pid)
 }
 
+// Unsandboxed (--sandbox off): the pids the script writes are the host's. sandbox_test.go
+// covers the same under the sandbox.
 func TestCommand_KillEndsTheWholeProcessGroupAtOnce(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	r := setup(t, jobs.Process{
+	dir := sharedDir(t)
+	r := setupUnsandboxed(t, jobs.Process{
 		Command: script(t, `trap '' TERM
 echo $$ > "$DIR/pid"
 sh -c 'sleep 1000 & echo $! > "$DIR/grandchild"; wait' &
@@ -660,7 +685,7 @@ wait`),
 
 func TestCommand_KillAfterSoftStopEndsTheGracePeriod(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
+	dir := sharedDir(t)
 	r := setup(t, jobs.Process{
 		Command: script(t, `trap '' TERM; touch "$DIR/ready"; while :; do sleep 0.05; done`),
 		Env:     map[string]string{"DIR": dir},
@@ -681,10 +706,12 @@ func TestCommand_KillAfterSoftStopEndsTheGracePeriod(t *testing.T) {
 	}
 }
 
+// Unsandboxed (--sandbox off): the pids the script writes are the host's. sandbox_test.go
+// covers the same under the sandbox.
 func TestCommand_BackgroundProcessesEndWithTheJob(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	r := setup(t, jobs.Process{
+	dir := sharedDir(t)
+	r := setupUnsandboxed(t, jobs.Process{
 		Command: script(t, `sleep 1000 & echo $! > "$DIR/grandchild"; echo '{"done": true}' > "$JOBGATE_OUTPUT"`),
 		Env:     map[string]string{"DIR": dir},
 	}, robot.Config{})

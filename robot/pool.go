@@ -18,8 +18,9 @@ import (
 	"github.com/jobgate/jobgate/jobs"
 )
 
-// Lookup finds a job's process definition. Codes: ENOTFOUND when the process does not exist;
-// any other error (the store is unreachable) is retried.
+// Lookup finds a job's process definition. Codes: ENOTFOUND when the process does not exist,
+// ECONFLICT when it may not run (the job faults with the error's message); any other error
+// (the store is unreachable) is retried.
 type Lookup func(t jobs.Tenant, processName string) (jobs.Process, error)
 
 // Config configures a Pool.
@@ -58,6 +59,10 @@ type Config struct {
 	// LookupEnv reads the server's environment, from which a command process inherits
 	// only PATH, HOME, LANG, TZ and TMPDIR. Optional. Default os.LookupEnv.
 	LookupEnv func(name string) (string, bool)
+	// Sandbox, when set, runs command processes in a sandbox (SandboxConfig). Optional.
+	// Default nil: they run as direct children of the server, as its user, in a process
+	// group of their own.
+	Sandbox *SandboxConfig
 	// OnFinish is called with each job this pool finished. Optional.
 	OnFinish func(jobs.Job)
 	// Logger logs. Optional. Default slog.Default().
@@ -75,6 +80,11 @@ type Pool struct {
 	// wake holds wake-ups for idle claimers, one per claimer at most: one Pending event
 	// wakes one claimer, a burst wakes them all (each claims until nothing is left).
 	wake chan struct{}
+
+	// root holds the sandboxed jobs' own directories (jobsRoot), made at the first one.
+	rootOnce sync.Once
+	root     string
+	rootErr  error
 
 	mu         sync.Mutex
 	running    map[string]*activeRun // by job key
@@ -156,6 +166,9 @@ func (p *Pool) Run(ctx context.Context) {
 	claimers.Wait() // no claimer starts a run after this
 	runs.Wait()
 	timer.Stop()
+	if p.root != "" {
+		_ = os.RemoveAll(p.root) // the jobs' directories are gone already; this is their parent
+	}
 }
 
 // handBack ends the runs still going when the drain timeout passes; their jobs go back to
@@ -309,7 +322,7 @@ const lookupGiveUp = 10 * time.Minute
 func (p *Pool) executor(ctx context.Context, job *jobs.Job) (func(context.Context, *activeRun) (map[string]any, error), error) {
 	proc, err := p.cfg.Lookup(job.TenantRef(), job.ProcessName)
 	backoff, giveUp := 100*time.Millisecond, time.Now().Add(lookupGiveUp)
-	for err != nil && jobs.ErrorCode(err) != jobs.ENOTFOUND && time.Now().Before(giveUp) {
+	for err != nil && jobs.ErrorCode(err) != jobs.ENOTFOUND && jobs.ErrorCode(err) != jobs.ECONFLICT && time.Now().Before(giveUp) {
 		p.cfg.Logger.Warn("robot: cannot read the process of a job, will retry", "job", job.Key, "process", job.ProcessName, "in", backoff, "err", err)
 		select {
 		case <-ctx.Done():
@@ -322,6 +335,8 @@ func (p *Pool) executor(ctx context.Context, job *jobs.Job) (func(context.Contex
 	switch {
 	case jobs.ErrorCode(err) == jobs.ENOTFOUND:
 		return nil, fmt.Errorf("process %q no longer exists", job.ProcessName)
+	case jobs.ErrorCode(err) == jobs.ECONFLICT: // the process may not run (an API command release)
+		return nil, errors.New(jobs.ErrorMessage(err))
 	case err != nil:
 		return nil, fmt.Errorf("the definition of process %q could not be read: %v", job.ProcessName, err)
 	}

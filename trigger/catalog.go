@@ -57,8 +57,11 @@ type tenant struct {
 	settings callmode.Settings
 	// settingsDeclared: the config file declared the settings, and owns them.
 	settingsDeclared bool
-	processes        map[string]jobs.Process // by lower-cased name
-	triggers         map[string]Trigger      // by lower-cased slug
+	// allowAPICommands: the operator lets the tenant define command releases through the
+	// API; apiCommandsDeclared: the config file (or --dev) said so either way.
+	allowAPICommands, apiCommandsDeclared bool
+	processes                             map[string]jobs.Process // by lower-cased name
+	triggers                              map[string]Trigger      // by lower-cased slug
 }
 
 // Catalog holds every tenant's settings, processes and triggers: those declared in the
@@ -71,6 +74,8 @@ type Catalog struct {
 	mu      sync.RWMutex
 	tenants map[jobs.Tenant]*tenant
 	store   StoreConfig // zero until Persist
+	// apiCommandsRefused, when set, says why no API-made command release is accepted.
+	apiCommandsRefused string
 
 	cacheMu       sync.Mutex
 	settingsCache map[jobs.Tenant]cachedSettings
@@ -177,8 +182,9 @@ func (c *Catalog) Process(t jobs.Tenant, name string) (jobs.Process, bool) {
 }
 
 // LookupProcess returns the process named name in tenant t: declared in the config file (or
-// by --dev), else created through the management API. Codes: ENOTFOUND; the store's codes
-// (EUNAVAILABLE…) when the API-made ones cannot be read.
+// by --dev), else created through the management API. Codes: ENOTFOUND; ECONFLICT for an
+// API-made command release the tenant may not run; the store's codes (EUNAVAILABLE…) when
+// the API-made ones cannot be read.
 func (c *Catalog) LookupProcess(t jobs.Tenant, name string) (jobs.Process, error) {
 	if p, ok := c.declaredProcess(t, name); ok {
 		return p, nil
@@ -189,7 +195,13 @@ func (c *Catalog) LookupProcess(t jobs.Tenant, name string) (jobs.Process, error
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
 	defer cancel()
-	return defs.ReleaseByName(ctx, t, name)
+	p, err := defs.ReleaseByName(ctx, t, name)
+	if err == nil {
+		// A command release stored before its tenant lost allowApiCommands (or before this
+		// server refused unsandboxed ones) does not run.
+		err = c.checkAPICommand(t, p)
+	}
+	return p, err
 }
 
 // lookupTimeout bounds the store reads of lookups that have no request context.

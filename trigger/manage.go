@@ -176,7 +176,8 @@ func (c *Catalog) ReleaseByName(ctx context.Context, t jobs.Tenant, name string)
 }
 
 // CreateRelease validates p and stores it as a new release of tenant t, with a new Key.
-// Codes: EINVALID (naming each bad field), ECONFLICT (the name is taken).
+// Codes: EINVALID (naming each bad field), ECONFLICT (the name is taken; a Command the
+// tenant may not define through the API).
 func (c *Catalog) CreateRelease(ctx context.Context, t jobs.Tenant, p jobs.Process) (jobs.Process, error) {
 	defs, err := c.needStore()
 	if err != nil {
@@ -184,6 +185,9 @@ func (c *Catalog) CreateRelease(ctx context.Context, t jobs.Tenant, p jobs.Proce
 	}
 	p.ID, p.Key, p.Source, p.File = 0, uuid.NewString(), jobs.SourceAPI, ""
 	if err := c.checkRelease(&p); err != nil {
+		return p, err
+	}
+	if err := c.checkAPICommand(t, p); err != nil {
 		return p, err
 	}
 	if taken, ok := c.declaredProcess(t, p.Name); ok {
@@ -210,6 +214,9 @@ func (c *Catalog) ReplaceRelease(ctx context.Context, t jobs.Tenant, p jobs.Proc
 	}
 	p.Key, p.Source, p.File = old.Key, jobs.SourceAPI, ""
 	if err := c.checkRelease(&p); err != nil {
+		return p, err
+	}
+	if err := c.checkAPICommand(t, p); err != nil {
 		return p, err
 	}
 	if taken, ok := c.declaredProcess(t, p.Name); ok {

@@ -38,6 +38,7 @@ while :; do sleep 0.05; done
 	// Stubborn ignores SIGTERM and starts a grandchild.
 	"stubborn.sh": `trap '' TERM
 sleep 1000 &
+id -u > "$DIR/uid-$JOBGATE_JOB_ID"
 echo $! > "$DIR/grandchild-$JOBGATE_JOB_ID"
 touch "$DIR/ready-$JOBGATE_JOB_ID"
 wait
@@ -54,6 +55,13 @@ exit 4
 func commandConfig(t *testing.T) (string, string) {
 	t.Helper()
 	dir := t.TempDir()
+	// The job's uid (of the sandbox range) reads the scripts and writes here.
+	if err := os.Chmod(filepath.Dir(dir), 0o711); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
 	for name, body := range commandScripts {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"+body), 0o644); err != nil {
 			t.Fatal(err)
@@ -127,6 +135,25 @@ func commandProcessGone(pid int) bool {
 	return len(fields) > 0 && (fields[0] == "Z" || fields[0] == "X")
 }
 
+// processesOfUID lists the live processes (zombies excluded) whose real uid is uid.
+func processesOfUID(uid int) []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || commandProcessGone(pid) {
+			continue
+		}
+		data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		for _, line := range strings.Split(string(data), "\n") {
+			if f := strings.Fields(line); len(f) > 1 && f[0] == "Uid:" && f[1] == strconv.Itoa(uid) {
+				pids = append(pids, pid)
+			}
+		}
+	}
+	return pids
+}
+
 func commandStop(t *testing.T, s *testServer, id int, strategy string) {
 	t.Helper()
 	r := do(t, noFollow, "POST", s.tenantURL("/odata/Jobs("+itoa(id)+")/UiPath.Server.Configuration.OData.StopJob"), token(t),
@@ -137,7 +164,8 @@ func commandStop(t *testing.T, s *testServer, id int, strategy string) {
 func TestCommandProcess_EndToEnd(t *testing.T) {
 	onEachStore(t, func(t *testing.T, start func(args ...string) *testServer) {
 		cfg, dir := commandConfig(t)
-		s := start("--config", cfg, "--long-poll-hop", "2s")
+		// No private /tmp: the test and the jobs share dir (under the test's /tmp).
+		s := start("--config", cfg, "--long-poll-hop", "2s", "--sandbox-private-dirs", "")
 		tok := token(t)
 		wantGreeting := func(t *testing.T, out map[string]any, input string) {
 			t.Helper()
@@ -256,10 +284,12 @@ func TestCommandProcess_EndToEnd(t *testing.T) {
 			id, _ := commandStart(t, s, "stubborn", map[string]any{})
 			commandWaitFile(t, filepath.Join(dir, "ready-"+itoa(id)))
 			commandWaitFile(t, filepath.Join(dir, "grandchild-"+itoa(id)))
-			data, _ := os.ReadFile(filepath.Join(dir, "grandchild-"+itoa(id)))
-			grandchild, err := strconv.Atoi(strings.TrimSpace(string(data)))
-			if err != nil || commandProcessGone(grandchild) {
-				t.Fatalf("no running grandchild (%q, %v)", data, err)
+			// The pids the script sees are its namespace's: the test finds the job's
+			// processes by the job's own uid instead.
+			data, _ := os.ReadFile(filepath.Join(dir, "uid-"+itoa(id)))
+			uid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+			if err != nil || uid < 200000 || len(processesOfUID(uid)) < 2 {
+				t.Fatalf("no running job and grandchild under a sandbox uid (%q, %v)", data, err)
 			}
 			start := time.Now()
 			commandStop(t, s, id, "Kill")
@@ -271,9 +301,9 @@ func TestCommandProcess_EndToEnd(t *testing.T) {
 				t.Errorf("the kill took %v (the SoftStop grace is 10s)", took)
 			}
 			deadline := time.Now().Add(5 * time.Second)
-			for !commandProcessGone(grandchild) {
+			for len(processesOfUID(uid)) > 0 {
 				if time.Now().After(deadline) {
-					t.Fatalf("the grandchild %d outlived the kill", grandchild)
+					t.Fatalf("processes of the job outlived the kill: %v", processesOfUID(uid))
 				}
 				time.Sleep(20 * time.Millisecond)
 			}

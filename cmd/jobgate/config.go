@@ -42,6 +42,9 @@ type fileSettings struct {
 	MaxPendingJobs    *int64 `yaml:"maxPendingJobs"`
 	MaxHeldCalls      *int64 `yaml:"maxHeldCalls"`
 	MaxStartJobsBytes *int64 `yaml:"maxStartJobsBytes"`
+	// AllowAPICommands lets the tenant define command releases through the API. Operator
+	// only: not part of the call-mode settings the API may own. Default false.
+	AllowAPICommands *bool `yaml:"allowApiCommands"`
 }
 
 type fileProcess struct {
@@ -53,6 +56,17 @@ type fileProcess struct {
 	WorkingDir  string                  `yaml:"workingDir"`
 	Timeout     string                  `yaml:"timeout"`
 	Arguments   map[string]fileArgument `yaml:"arguments"`
+	User        string                  `yaml:"user"`
+	Network     string                  `yaml:"network"`
+	Limits      *fileLimits             `yaml:"limits"`
+}
+
+// fileLimits are a command process's rlimits; absent keys take the server's defaults.
+type fileLimits struct {
+	CPUTime   string `yaml:"cpuTime"`   // Go duration, e.g. 10m
+	Memory    string `yaml:"memory"`    // bytes with an optional KiB, MiB, GiB suffix
+	OpenFiles int    `yaml:"openFiles"` // RLIMIT_NOFILE
+	Processes int    `yaml:"processes"` // RLIMIT_NPROC of the job's uid
 }
 
 type fileArgument struct {
@@ -102,7 +116,11 @@ func loadConfigFile(path string, cat *trigger.Catalog, builtins map[string]robot
 		if err := ft.Settings.setQuotas(cat, t); err != nil {
 			return fmt.Errorf("config %s: tenants[%d].settings: %s", at("tenants", ti, "settings"), ti, jobs.ErrorMessage(err))
 		}
-		if ft.Settings != nil && !ft.Settings.quotasOnly() {
+		if ft.Settings != nil && ft.Settings.AllowAPICommands != nil {
+			_ = cat.AllowAPICommands(t, *ft.Settings.AllowAPICommands)
+		}
+		// Quotas and allowApiCommands alone leave the call-mode settings to the API.
+		if ft.Settings != nil && !ft.Settings.operatorOnly() {
 			s := callmode.DefaultSettings()
 			if ft.Settings.RequireAuthOnRedirects != nil {
 				s.RequireAuthOnRedirects = *ft.Settings.RequireAuthOnRedirects
@@ -194,7 +212,8 @@ func (fp fileProcess) process(builtins map[string]robot.Builtin) (jobs.Process, 
 	for _, f := range []struct {
 		key string
 		set bool
-	}{{"env", fp.Env != nil}, {"workingDir", fp.WorkingDir != ""}, {"timeout", fp.Timeout != ""}} {
+	}{{"env", fp.Env != nil}, {"workingDir", fp.WorkingDir != ""}, {"timeout", fp.Timeout != ""},
+		{"user", fp.User != ""}, {"network", fp.Network != ""}, {"limits", fp.Limits != nil}} {
 		if f.set {
 			return p, []any{f.key}, jobs.Errorf(jobs.EINVALID, "process %q: %s: applies to command processes only, not to a builtin", fp.Key, f.key)
 		}
@@ -242,7 +261,7 @@ func (fp fileProcess) commandProcess(p jobs.Process) (jobs.Process, []any, error
 	p.Command = append([]string(nil), fp.Command...)
 	p.Env = fp.Env
 	p.WorkingDir = fp.WorkingDir
-	return p, nil, nil
+	return fp.sandboxOptions(p)
 }
 
 // argument checks one declared argument. On error it also returns the key at fault.

@@ -5,12 +5,13 @@ import (
 	"github.com/jobgate/jobgate/trigger"
 )
 
-// quotasOnly reports whether the settings block holds quotas and nothing else: then the
+// operatorOnly reports whether the settings block holds operator-only settings (quotas,
+// allowApiCommands) and nothing else: then the
 // tenant's call-mode settings stay its own (API-settable) instead of being declared by
 // the file with their defaults.
-func (s *fileSettings) quotasOnly() bool {
-	hasQuota := s.MaxPendingJobs != nil || s.MaxHeldCalls != nil || s.MaxStartJobsBytes != nil
-	return hasQuota && s.RequireAuthOnRedirects == nil && s.RedirectStatus == nil
+func (s *fileSettings) operatorOnly() bool {
+	operator := s.MaxPendingJobs != nil || s.MaxHeldCalls != nil || s.MaxStartJobsBytes != nil || s.AllowAPICommands != nil
+	return operator && s.RequireAuthOnRedirects == nil && s.RedirectStatus == nil
 }
 
 // setQuotas declares the tenant's quotas the settings block gives (the others keep their

@@ -9,6 +9,11 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/jobgate/jobgate/sandbox"
+	// The executor re-executes jobgate as a job's sandbox init: it starts there, before the
+	// initialisation of the heavy packages.
+	_ "github.com/jobgate/jobgate/sandbox/boot"
 )
 
 func main() {
@@ -48,6 +53,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "robot":
 		fmt.Fprintln(stderr, "jobgate robot: remote robot agents are not available yet; 'jobgate serve --robots N' runs robots inside the server")
 		return 2
+	case sandbox.InitCommand: // hidden; package boot runs it before main (see there)
+		return sandbox.Init()
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

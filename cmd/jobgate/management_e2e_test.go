@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -794,7 +795,10 @@ func TestReleases_CommandReleaseMadeThroughTheAPIRuns(t *testing.T) {
 	onEachStore(t, func(t *testing.T, start func(args ...string) *testServer) {
 		s := start()
 		m := newMgmt(t, s)
-		dir := t.TempDir()
+		dir := t.TempDir() // the working directory: entered by the job's uid, kept visible under its private /tmp
+		if err := os.Chmod(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
 		script := `echo "hello $GREETING in $(pwd)"; echo "{\"input\": $(cat)}" > "$JOBGATE_OUTPUT"`
 		m.create("Releases", map[string]any{
 			"Name": "Greeter", "Command": []string{"sh", "-c", script}, "Env": map[string]string{"GREETING": "world"},

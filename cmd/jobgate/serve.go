@@ -40,6 +40,11 @@ type serveFlags struct {
 	maxBody                                          int64
 	writeTimeout                                     time.Duration
 	maxConns, maxConnsPerAddress                     int
+	sandbox, sandboxUIDs, sandboxPrivateDirs         string
+	unsafeCommands                                   bool
+	jwtSecretFile, redisPasswordFile                 string
+	capabilitySecretFile                             string
+	redisPassword                                    string // from --redis-password-file
 }
 
 func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (serveFlags, error) {
@@ -75,8 +80,18 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "on SIGTERM, how long running jobs may finish before they are handed back")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.debugListen, "debug-listen", "", "address for Go's profiler (/debug/pprof/); empty = off. Unauthenticated: bind it to localhost")
+	fs.StringVar(&f.sandbox, "sandbox", "on", "on: command processes run in a sandbox (namespaces, a uid per job, rlimits); off: as children of the server, as its user")
+	fs.StringVar(&f.sandboxUIDs, "sandbox-uids", "200000-299999", "range of uids handed to running jobs, one each (no other user of the machine may have them)")
+	fs.StringVar(&f.sandboxPrivateDirs, "sandbox-private-dirs", "/tmp,/var/tmp,/dev/shm", "comma list of directories each job sees as an empty tmpfs of its own")
+	fs.BoolVar(&f.unsafeCommands, "unsafe-commands", false, "accept command releases made through the API even when commands cannot be sandboxed")
+	fs.StringVar(&f.jwtSecretFile, "jwt-secret-file", "", "file holding the HS256 key (instead of --jwt-secret, which shows in the process list)")
+	fs.StringVar(&f.redisPasswordFile, "redis-password-file", "", "file holding the Redis password (instead of one in the --redis URL)")
+	fs.StringVar(&f.capabilitySecretFile, "capability-secret-file", "", "file holding the capability key (instead of --capability-secret)")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return f, err
+	}
+	if f.sandbox != "on" && f.sandbox != "off" {
+		return f, fmt.Errorf("--sandbox %q: want on or off", f.sandbox)
 	}
 	if fs.NArg() > 0 {
 		return f, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -133,6 +148,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 }
 
 func serve(ctx context.Context, f serveFlags, stdout io.Writer, log *slog.Logger) error {
+	if err := hideFromOtherUsers(); err != nil {
+		log.Warn("other users of this machine may read the server's memory and environment", "err", err)
+	}
+	if err := readSecretFiles(&f); err != nil {
+		return err
+	}
 	builtins := robot.Builtins()
 	cat := trigger.NewCatalog()
 	if f.config != "" {
@@ -140,9 +161,19 @@ func serve(ctx context.Context, f serveFlags, stdout io.Writer, log *slog.Logger
 			return err
 		}
 	}
+	sandboxCfg, err := setUpSandbox(f, cat, log)
+	if err != nil {
+		return err
+	}
 	if f.dev {
 		if err := addDevSamples(cat, builtins); err != nil {
 			return err
+		}
+		// --dev lets default/default try command releases through the API, unless the
+		// config file says otherwise for it.
+		dev := jobs.Tenant{Org: "default", Tenant: "default"}
+		if _, declared := cat.APICommandsAllowed(dev); !declared {
+			_ = cat.AllowAPICommands(dev, true)
 		}
 	}
 
@@ -232,6 +263,7 @@ func serve(ctx context.Context, f serveFlags, stdout io.Writer, log *slog.Logger
 		pool := robot.NewPool(robot.Config{
 			Store: store, Lookup: cat.LookupProcess, Builtins: builtins, Slots: f.robots,
 			Lease: f.lease, DrainTimeout: f.drainTimeout, OnFinish: metrics.Finished, Logger: log,
+			Sandbox: sandboxCfg,
 		})
 		wg.Add(1)
 		go func() { defer wg.Done(); pool.Run(workCtx) }()

@@ -43,6 +43,9 @@ func redisOptions(f serveFlags) (*redis.UniversalOptions, error) {
 		opt.Addrs = []string{u.Addr}
 		opt.Username, opt.Password, opt.DB, opt.TLSConfig = u.Username, u.Password, u.DB, u.TLSConfig
 	}
+	if f.redisPassword != "" {
+		opt.Password = f.redisPassword
+	}
 	if f.redisCAFile != "" {
 		if opt.TLSConfig == nil {
 			return nil, errors.New("--redis-ca-file needs a rediss:// URL in --redis")
