@@ -233,4 +233,3 @@ func printOutput(out []byte, stdout io.Writer, log *progress) int {
 	}
 	return 0
 }
-
