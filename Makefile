@@ -19,6 +19,7 @@ test: test-deps lint
 	$(GO) test -race -count=1 -timeout 15m -parallel 8 $(PKGS)
 
 ## test-deps: install what the tests need when it is missing (node for the fetch replays,
+## mono-complete, a JDK and python3 for the client programs in clients/,
 ## redis-server for the Redis store); as root through apt-get, otherwise say how.
 test-deps:
 	@./scripts/test-deps.sh

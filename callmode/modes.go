@@ -38,6 +38,10 @@ type Config struct {
 	PublicURL string
 	// Hop is the longest a LongPolling request is held before a 303 hop. Optional. Default 50s.
 	Hop time.Duration
+	// HopMax caps the hop a caller asks for with Prefer: wait=N, which applies to every hop of
+	// its call (clients with a small redirect cap wait for long jobs in few hops). Optional.
+	// Default 10m.
+	HopMax time.Duration
 	// CapabilityTTL is how long a capability URL works, counted from the job's creation.
 	// Optional. Default 24h.
 	CapabilityTTL time.Duration
@@ -88,6 +92,9 @@ func New(cfg Config) *Modes {
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 20 * time.Second
 	}
+	if cfg.HopMax <= 0 {
+		cfg.HopMax = 10 * time.Minute
+	}
 	if cfg.CapabilityTTL <= 0 {
 		cfg.CapabilityTTL = 24 * time.Hour
 	}
@@ -104,8 +111,12 @@ func New(cfg Config) *Modes {
 // Hop returns the configured hop time.
 func (m *Modes) Hop() time.Duration { return m.cfg.Hop }
 
+// HopMax returns the longest hop a Prefer: wait may ask for.
+func (m *Modes) HopMax() time.Duration { return m.cfg.HopMax }
+
 // Answer answers an invocation that created (or, for a repeated Idempotency-Key, found) job.
-// firstHop is how long a LongPolling answer waits before its first hop.
+// firstHop is how long a LongPolling answer waits before its first hop; one other than the
+// configured hop (a Prefer: wait) applies to every later hop too, carried in the hop URLs.
 func (m *Modes) Answer(c echo.Context, job jobs.Job, mode jobs.CallMode, firstHop time.Duration) error {
 	switch mode {
 	case jobs.FireAndForget:
@@ -164,7 +175,33 @@ func (m *Modes) Wait(c echo.Context) error {
 	if err != nil || n < 1 || n > 1_000_000 {
 		return jobs.Errorf(jobs.ENOTFOUND, "no such hop %q", c.Param("hop"))
 	}
-	return m.hold(c, t, key, m.cfg.Hop, n, jobs.Job{})
+	return m.hold(c, t, key, m.hopWait(c.QueryParam("wait")), n, jobs.Job{})
+}
+
+// hopWait is how long a hop request is held: the wait=N seconds its URL carries (the call's
+// Prefer: wait), at most HopMax, else the configured hop. A wait that is not a positive whole
+// number is ignored, as a malformed preference is.
+func (m *Modes) hopWait(param string) time.Duration {
+	n, err := strconv.ParseInt(param, 10, 64)
+	if err != nil || n < 1 {
+		return m.cfg.Hop
+	}
+	return min(time.Duration(min(n, 1<<31))*time.Second, m.cfg.HopMax)
+}
+
+// hopURL is the URL of hop n of job's call, carrying the call's wait when it is not the
+// configured hop. A wait of 0 (Prefer: wait=0, answer at once) is not carried: later hops
+// are held for the configured hop rather than bouncing at once.
+func (m *Modes) hopURL(c echo.Context, job jobs.Job, n int, wait time.Duration) string {
+	u := m.url(c, job, "wait/"+strconv.Itoa(n))
+	if wait <= 0 || wait == m.cfg.Hop {
+		return u
+	}
+	sep := "?"
+	if strings.Contains(u, "?") {
+		sep = "&"
+	}
+	return u + sep + "wait=" + strconv.FormatInt(int64(wait/time.Second), 10)
 }
 
 // hold waits for the job, then answers with its output, or with a redirect to hop n+1.
@@ -191,7 +228,7 @@ func (m *Modes) hold(c echo.Context, t jobs.Tenant, key string, wait time.Durati
 	job, err := m.cfg.Waiter.WaitFinal(c.Request().Context(), t, key, first)
 	if first < wait && !m.cfg.Waiter.Draining() {
 		waiting := err == nil && !job.State.Final()
-		if waiting && m.park(c, t, job, deadline, n) {
+		if waiting && m.park(c, t, job, deadline, n, wait) {
 			parked = true
 			return nil
 		}
@@ -217,7 +254,7 @@ func (m *Modes) hold(c echo.Context, t jobs.Tenant, key string, wait time.Durati
 	if job.State.Final() {
 		return m.output(c, job)
 	}
-	return m.redirect(c, t, m.url(c, job, "wait/"+strconv.Itoa(n+1)))
+	return m.redirect(c, t, m.hopURL(c, job, n+1, wait))
 }
 
 // nextHopURL is the URL of hop n+1 when the store could not be read: built from the job last

@@ -54,13 +54,13 @@ type parkedCall struct {
 // hop's redirect), or when the server drains; then the connection goes back to the HTTP
 // server (Config.Reuse) for the client's next request, or is closed. It reports false when
 // the connection cannot be taken (HTTP/2); the caller then holds the request as usual.
-func (m *Modes) park(c echo.Context, t jobs.Tenant, job jobs.Job, deadline time.Time, n int) bool {
+func (m *Modes) park(c echo.Context, t jobs.Tenant, job jobs.Job, deadline time.Time, n int, wait time.Duration) bool {
 	req := c.Request()
 	pc := &parkedCall{
 		m: m, echo: c.Echo(), t: t,
 		header: c.Response().Header().Clone(),
 		method: req.Method, path: c.Path(), host: req.Host, uri: req.URL.Path,
-		hopURL: m.url(c, job, "wait/"+strconv.Itoa(n+1)),
+		hopURL: m.hopURL(c, job, n+1, wait),
 	}
 	pc.mode, _ = c.Get(ContextKeyCallMode).(string)
 	conn, rw, err := http.NewResponseController(c.Response().Writer).Hijack()

@@ -39,6 +39,8 @@ type Config struct {
 	PublicURL string
 	// Hop is the longest a LongPolling request is held. Optional. Default 50s.
 	Hop time.Duration
+	// HopMax is the longest hop a Prefer: wait may ask for. Optional. Default 10m.
+	HopMax time.Duration
 	// ParkAfter is how long a held request keeps its goroutine before its connection is
 	// parked in the Waiter. Optional. Default 0: at once. Negative: never.
 	ParkAfter time.Duration
@@ -84,10 +86,13 @@ func New(cfg Config) *Server {
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 20 * time.Second
 	}
+	if cfg.HopMax <= 0 {
+		cfg.HopMax = 10 * time.Minute
+	}
 	s := &Server{cfg: cfg, echo: echo.New()}
 	s.modes = callmode.New(callmode.Config{
 		Store: cfg.Store, Waiter: cfg.Waiter, Verifier: cfg.Verifier, Capabilities: cfg.Capabilities,
-		Settings: cfg.Catalog.Settings, PublicURL: cfg.PublicURL, Hop: cfg.Hop,
+		Settings: cfg.Catalog.Settings, PublicURL: cfg.PublicURL, Hop: cfg.Hop, HopMax: cfg.HopMax,
 		ParkAfter: cfg.ParkAfter, Answered: cfg.Metrics.Invoked, Logger: cfg.Logger, Reuse: s.reuse,
 		MaxHeld: func(t jobs.Tenant) int64 { return cfg.Catalog.Quotas(t).MaxHeldCalls }, WriteTimeout: cfg.WriteTimeout,
 	})
@@ -139,7 +144,7 @@ func (s *Server) reuse(c net.Conn) bool {
 }
 
 // HTTPServer returns an http.Server for the handler with timeouts fit for held requests: a
-// short ReadHeaderTimeout against slow clients, and a WriteTimeout longer than one hop.
+// short ReadHeaderTimeout against slow clients, and a WriteTimeout longer than the longest hop.
 func (s *Server) HTTPServer(addr string) *http.Server {
 	return &http.Server{
 		Addr:    addr,
@@ -151,7 +156,7 @@ func (s *Server) HTTPServer(addr string) *http.Server {
 		},
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      s.cfg.Hop + 30*time.Second,
+		WriteTimeout:      max(s.cfg.Hop, s.cfg.HopMax) + 30*time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}

@@ -74,7 +74,7 @@ func (h *Handler) Invoke(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	choice, err := SelectMode(call.mode, call.hasMode, req.Header.Values("Prefer"), tr.CallMode, h.cfg.Modes.Hop())
+	choice, err := SelectMode(call.mode, call.hasMode, req.Header.Values("Prefer"), tr.CallMode, h.cfg.Modes.Hop(), h.cfg.Modes.HopMax())
 	if err != nil {
 		return err
 	}

@@ -19,11 +19,12 @@ type ModeChoice struct {
 }
 
 // SelectMode picks the call mode (CONTRACT §4, "Which mode"): first an explicit $callMode,
-// then the Prefer header (respond-async → AsyncRequestReply; wait=N → LongPolling with a first
-// hop of min(N, hop)), then the trigger's default. When respond-async and wait come together,
+// then the Prefer header (respond-async → AsyncRequestReply; wait=N → LongPolling with hops of
+// min(N, hopMax), the first one and, through the hop URLs, every later one), then the
+// trigger's default, whose LongPolling hops are hop long. When respond-async and wait come together,
 // respond-async wins (RFC 7240 gives wait no meaning of its own there). Preferences that are
 // unknown or malformed are ignored, as RFC 7240 asks. An unknown explicit mode is EINVALID.
-func SelectMode(explicit string, hasExplicit bool, prefer []string, def jobs.CallMode, hop time.Duration) (ModeChoice, error) {
+func SelectMode(explicit string, hasExplicit bool, prefer []string, def jobs.CallMode, hop, hopMax time.Duration) (ModeChoice, error) {
 	if hasExplicit {
 		m, ok := jobs.ParseCallMode(explicit)
 		if !ok {
@@ -38,7 +39,7 @@ func SelectMode(explicit string, hasExplicit bool, prefer []string, def jobs.Cal
 	case async:
 		return ModeChoice{Mode: jobs.AsyncRequestReply, Applied: "respond-async"}, nil
 	case hasWait:
-		first := min(time.Duration(wait)*time.Second, hop)
+		first := min(time.Duration(wait)*time.Second, hopMax)
 		return ModeChoice{Mode: jobs.LongPolling, FirstHop: first,
 			Applied: "wait=" + strconv.FormatInt(int64(first/time.Second), 10)}, nil
 	}
@@ -67,7 +68,7 @@ func parsePrefer(values []string) (async bool, wait int64, hasWait bool) {
 				if err == nil && n >= 0 {
 					wait, hasWait = min(n, 1<<31), true
 				} else if errors.Is(err, strconv.ErrRange) && n > 0 {
-					wait, hasWait = 1<<31, true // a huge wait is still a wait: capped by the hop
+					wait, hasWait = 1<<31, true // a huge wait is still a wait: capped by hopMax
 				}
 			}
 		}

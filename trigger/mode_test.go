@@ -10,7 +10,10 @@ import (
 	"github.com/jobgate/jobgate/jobs"
 )
 
-const testHop = 50 * time.Second
+const (
+	testHop    = 50 * time.Second
+	testHopMax = 10 * time.Minute
+)
 
 func TestSelectMode(t *testing.T) {
 	t.Parallel()
@@ -25,7 +28,7 @@ func TestSelectMode(t *testing.T) {
 		expectApplied    string
 	}{
 		// $callMode first.
-		{name: "a wait too large for int64 is capped by the hop", givenPrefer: []string{"wait=99999999999999999999"}, givenDefault: jobs.AsyncRequestReply, expectMode: jobs.LongPolling, expectFirstHop: testHop, expectApplied: "wait=50"},
+		{name: "a wait too large for int64 is capped by the hop maximum", givenPrefer: []string{"wait=99999999999999999999"}, givenDefault: jobs.AsyncRequestReply, expectMode: jobs.LongPolling, expectFirstHop: testHopMax, expectApplied: "wait=600"},
 		{name: "$callMode wins over Prefer respond-async", givenExplicit: "LongPolling", givenHasExplicit: true, givenPrefer: []string{"respond-async"}, givenDefault: jobs.AsyncRequestReply, expectMode: jobs.LongPolling, expectFirstHop: testHop},
 		{name: "$callMode wins over Prefer wait", givenExplicit: "FireAndForget", givenHasExplicit: true, givenPrefer: []string{"wait=10"}, givenDefault: jobs.AsyncRequestReply, expectMode: jobs.FireAndForget},
 		{name: "$callMode wins over the default", givenExplicit: "AsyncRequestReply", givenHasExplicit: true, givenDefault: jobs.LongPolling, expectMode: jobs.AsyncRequestReply},
@@ -38,10 +41,11 @@ func TestSelectMode(t *testing.T) {
 		{name: "respond-async asks for AsyncRequestReply", givenPrefer: []string{"respond-async"}, givenDefault: jobs.LongPolling, expectMode: jobs.AsyncRequestReply, expectApplied: "respond-async"},
 		{name: "respond-async matched case-insensitively", givenPrefer: []string{"Respond-Async"}, givenDefault: jobs.FireAndForget, expectMode: jobs.AsyncRequestReply, expectApplied: "respond-async"},
 		{name: "wait below the hop is the first hop", givenPrefer: []string{"wait=10"}, givenDefault: jobs.AsyncRequestReply, expectMode: jobs.LongPolling, expectFirstHop: 10 * time.Second, expectApplied: "wait=10"},
-		{name: "wait above the hop is cut to the hop", givenPrefer: []string{"wait=100"}, givenDefault: jobs.AsyncRequestReply, expectMode: jobs.LongPolling, expectFirstHop: testHop, expectApplied: "wait=50"},
+		{name: "wait above the hop is honoured up to the hop maximum", givenPrefer: []string{"wait=100"}, givenDefault: jobs.AsyncRequestReply, expectMode: jobs.LongPolling, expectFirstHop: 100 * time.Second, expectApplied: "wait=100"},
+		{name: "wait above the hop maximum is cut to it", givenPrefer: []string{"wait=601"}, givenDefault: jobs.AsyncRequestReply, expectMode: jobs.LongPolling, expectFirstHop: testHopMax, expectApplied: "wait=600"},
 		{name: "wait equal to the hop", givenPrefer: []string{"wait=50"}, givenDefault: jobs.FireAndForget, expectMode: jobs.LongPolling, expectFirstHop: testHop, expectApplied: "wait=50"},
 		{name: "wait=0 answers at once", givenPrefer: []string{"wait=0"}, givenDefault: jobs.AsyncRequestReply, expectMode: jobs.LongPolling, expectFirstHop: 0, expectApplied: "wait=0"},
-		{name: "huge wait cut to the hop", givenPrefer: []string{"wait=99999999999"}, givenDefault: jobs.AsyncRequestReply, expectMode: jobs.LongPolling, expectFirstHop: testHop, expectApplied: "wait=50"},
+		{name: "huge wait cut to the hop maximum", givenPrefer: []string{"wait=99999999999"}, givenDefault: jobs.AsyncRequestReply, expectMode: jobs.LongPolling, expectFirstHop: testHopMax, expectApplied: "wait=600"},
 		{name: "WAIT matched case-insensitively", givenPrefer: []string{"WAIT=5"}, givenDefault: jobs.AsyncRequestReply, expectMode: jobs.LongPolling, expectFirstHop: 5 * time.Second, expectApplied: "wait=5"},
 		{name: "respond-async with wait in one header", givenPrefer: []string{"respond-async, wait=10"}, givenDefault: jobs.LongPolling, expectMode: jobs.AsyncRequestReply, expectApplied: "respond-async"},
 		{name: "wait before respond-async in separate headers", givenPrefer: []string{"wait=10", "respond-async"}, givenDefault: jobs.FireAndForget, expectMode: jobs.AsyncRequestReply, expectApplied: "respond-async"},
@@ -73,7 +77,7 @@ func TestSelectMode(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := SelectMode(tt.givenExplicit, tt.givenHasExplicit, tt.givenPrefer, tt.givenDefault, testHop)
+			got, err := SelectMode(tt.givenExplicit, tt.givenHasExplicit, tt.givenPrefer, tt.givenDefault, testHop, testHopMax)
 			if err != nil {
 				t.Fatalf("SelectMode: %v", err)
 			}
@@ -105,7 +109,7 @@ func TestSelectMode_UnknownCallModeIsInvalid(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := SelectMode(tt.givenExplicit, true, tt.givenPrefer, jobs.AsyncRequestReply, testHop)
+			got, err := SelectMode(tt.givenExplicit, true, tt.givenPrefer, jobs.AsyncRequestReply, testHop, testHopMax)
 			var e *jobs.Error
 			if !errors.As(err, &e) {
 				t.Fatalf("error = %v (%T), want *jobs.Error", err, err)
@@ -127,7 +131,7 @@ func TestSelectMode_UnknownCallModeIsInvalid(t *testing.T) {
 }
 
 // FuzzSelectMode feeds arbitrary $callMode values and Prefer headers to SelectMode. It must
-// never panic, always pick one of the three modes, keep the first hop within [0, hop], fail
+// never panic, always pick one of the three modes, keep the first hop within [0, max(hop, hopMax)], fail
 // only on an explicit $callMode (and then with EINVALID naming it), and report a preference as
 // applied only when one decided the mode.
 func FuzzSelectMode(f *testing.F) {
@@ -162,7 +166,7 @@ func FuzzSelectMode(f *testing.F) {
 	modes := []jobs.CallMode{jobs.AsyncRequestReply, jobs.FireAndForget, jobs.LongPolling}
 	f.Fuzz(func(t *testing.T, explicit string, hasExplicit bool, prefer1, prefer2 string, def uint8) {
 		defMode := modes[int(def)%len(modes)]
-		got, err := SelectMode(explicit, hasExplicit, []string{prefer1, prefer2}, defMode, testHop)
+		got, err := SelectMode(explicit, hasExplicit, []string{prefer1, prefer2}, defMode, testHop, testHopMax)
 		if err != nil {
 			if !hasExplicit {
 				t.Fatalf("error %v without an explicit $callMode", err)
@@ -179,8 +183,8 @@ func FuzzSelectMode(f *testing.F) {
 		if got.Mode != jobs.AsyncRequestReply && got.Mode != jobs.FireAndForget && got.Mode != jobs.LongPolling {
 			t.Fatalf("Mode = %q", got.Mode)
 		}
-		if got.FirstHop < 0 || got.FirstHop > testHop {
-			t.Fatalf("FirstHop = %v outside [0, %v]", got.FirstHop, testHop)
+		if got.FirstHop < 0 || got.FirstHop > max(testHop, testHopMax) {
+			t.Fatalf("FirstHop = %v outside [0, %v]", got.FirstHop, max(testHop, testHopMax))
 		}
 		if hasExplicit {
 			if want, _ := jobs.ParseCallMode(explicit); got.Mode != want || got.Applied != "" {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -318,5 +319,41 @@ func TestInvoke_SlugIsCaseInsensitive(t *testing.T) {
 		s := start()
 		r := do(t, noFollow, "POST", s.tenantURL("/t/ADD"), token(t), map[string]any{"x": 1, "y": 1, "$callMode": "LongPolling"})
 		wantStatus(t, r, http.StatusOK)
+	})
+}
+
+// TestPrefer_WaitAppliesToEveryHop: the wait=N of a call's Prefer header is carried in every
+// hop URL, so a 3 s job with wait=1 takes about 3 hops, not the 30 that --long-poll-hop 100ms
+// would make; and it is capped by --long-poll-hop-max, also through capability URLs.
+func TestPrefer_WaitAppliesToEveryHop(t *testing.T) {
+	onEachStore(t, func(t *testing.T, start func(args ...string) *testServer) {
+		s := start("--long-poll-hop", "100ms", "--long-poll-hop-max", "1s")
+		tok := token(t)
+		r := do(t, noFollow, "POST", s.tenantURL("/t/sleep"), tok, map[string]any{"seconds": 3}, "Prefer", "wait=5")
+		if got := r.Header.Get("Preference-Applied"); got != "wait=1" {
+			t.Fatalf("Preference-Applied = %q, want wait=1 (capped by --long-poll-hop-max)", got)
+		}
+		hops := 0
+		for r.Status == http.StatusSeeOther {
+			hops++
+			loc, err := url.Parse(r.Header.Get("Location"))
+			if err != nil || loc.Query().Get("wait") != "1" {
+				t.Fatalf("hop %d Location %q: want it to carry wait=1", hops, r.Header.Get("Location"))
+			}
+			if hops > 8 {
+				t.Fatalf("%d hops for a 3 s job with 1 s hops: later hops ignore the call's wait", hops)
+			}
+			r = do(t, noFollow, "GET", loc.String(), tok, nil)
+		}
+		wantStatus(t, r, http.StatusOK)
+		if r.json(t)["slept"] != 3.0 {
+			t.Fatalf("output %s", r.Body)
+		}
+		// Without Prefer, hops carry no wait (they are held --long-poll-hop).
+		r = do(t, noFollow, "POST", s.tenantURL("/t/sleep"), tok, map[string]any{"seconds": 1, "$callMode": "LongPolling"})
+		wantStatus(t, r, http.StatusSeeOther)
+		if loc := r.Header.Get("Location"); strings.Contains(loc, "wait=") {
+			t.Fatalf("Location %q carries a wait without a Prefer: wait", loc)
+		}
 	})
 }

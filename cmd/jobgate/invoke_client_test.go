@@ -3,24 +3,15 @@ package main
 import (
 	"encoding/json"
 	"io"
-	"net/http"
-	"net/url"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jobgate/jobgate/client"
 )
 
 func noEnv(string) string { return "" }
-
-func mustURL(t *testing.T, s string) *url.URL {
-	t.Helper()
-	u, err := url.Parse(s)
-	if err != nil {
-		t.Fatalf("url.Parse(%q): %v", s, err)
-	}
-	return u
-}
 
 func TestBuildArguments_MergesDataAndArgsWithJSONValues(t *testing.T) {
 	t.Parallel()
@@ -92,167 +83,6 @@ func TestBuildArguments_RejectsWhatIsNotAnObjectOrAPair(t *testing.T) {
 	}
 }
 
-func TestEncodeInvocation_PostSendsObjectBodyWithCallMode(t *testing.T) {
-	t.Parallel()
-	target := mustURL(t, "http://h/default/default/orchestrator_/t/add")
-	args, err := buildArguments(`{"x":1}`, []string{"y=2"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodDelete} {
-		u, body, err := encodeInvocation(method, target, args, "LongPolling")
-		if err != nil {
-			t.Fatalf("%s: %v", method, err)
-		}
-		if u.String() != target.String() {
-			t.Errorf("%s: url = %s, want %s", method, u, target)
-		}
-		if want := `{"$callMode":"LongPolling","x":1,"y":2}`; string(body) != want {
-			t.Errorf("%s: body = %s, want %s", method, body, want)
-		}
-	}
-	if _, ok := args["$callMode"]; ok {
-		t.Error("encodeInvocation changed the arguments map")
-	}
-	_, body, err := encodeInvocation(http.MethodPost, target, map[string]any{}, "")
-	if err != nil || string(body) != `{}` {
-		t.Errorf("no args, no mode: body = %s, err = %v; want {}", body, err)
-	}
-}
-
-func TestEncodeInvocation_GetPutsArgumentsInTheQuery(t *testing.T) {
-	t.Parallel()
-	target := mustURL(t, "http://h/default/default/orchestrator_/t/add-get")
-	args, err := buildArguments(`{"o":{"k":1}}`, []string{"x=5", "name=a b&c", "ok=true"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, body, err := encodeInvocation(http.MethodGet, target, args, "AsyncRequestReply")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != nil {
-		t.Errorf("GET body = %s, want none", body)
-	}
-	want := url.Values{"x": {"5"}, "name": {"a b&c"}, "ok": {"true"}, "o": {`{"k":1}`}, "$callMode": {"AsyncRequestReply"}}
-	if got := u.Query(); !reflect.DeepEqual(got, want) {
-		t.Errorf("query = %v, want %v", got, want)
-	}
-	if u.Path != target.Path || target.RawQuery != "" {
-		t.Errorf("path = %s (target %s changed? query %q)", u.Path, target, target.RawQuery)
-	}
-}
-
-func TestTriggerURL_EscapesEachPart(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		givenBase, givenOrg, givenTenant, givenSlug string
-		expect                                      string
-	}{
-		{"http://127.0.0.1:8080", "default", "default", "add", "http://127.0.0.1:8080/default/default/orchestrator_/t/add"},
-		{"http://127.0.0.1:8080/", "acme", "prod", "add", "http://127.0.0.1:8080/acme/prod/orchestrator_/t/add"},
-		{"https://gw.example/jobs/", "acme", "prod", "add", "https://gw.example/jobs/acme/prod/orchestrator_/t/add"},
-		{"http://h", "o", "t", "a/b c?d#e", "http://h/o/t/orchestrator_/t/a%2Fb%20c%3Fd%23e"},
-		{"http://h", "o", "t", "caf\u00e9", "http://h/o/t/orchestrator_/t/caf%C3%A9"},
-	}
-	for _, tt := range tests {
-		got, err := triggerURL(tt.givenBase, tt.givenOrg, tt.givenTenant, tt.givenSlug)
-		if err != nil {
-			t.Errorf("triggerURL(%q, …, %q): %v", tt.givenBase, tt.givenSlug, err)
-			continue
-		}
-		if got.String() != tt.expect {
-			t.Errorf("triggerURL(%q, …, %q) = %s, want %s", tt.givenBase, tt.givenSlug, got, tt.expect)
-		}
-	}
-}
-
-func TestTriggerURL_RejectsUnusableBase(t *testing.T) {
-	t.Parallel()
-	for _, base := range []string{"127.0.0.1:8080", "localhost", "ftp://h", "http://", "/relative", "http://h/?x=1", "http://h/#f", "http://h:bad/"} {
-		if got, err := triggerURL(base, "o", "t", "s"); err == nil {
-			t.Errorf("triggerURL(%q) = %s, want an error", base, got)
-		}
-	}
-	if _, err := triggerURL("http://h", "o", "t", ""); err == nil {
-		t.Error("empty slug: want an error")
-	}
-}
-
-func TestSameOrigin_ComparesSchemeHostAndPort(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		givenA, givenB string
-		expect         bool
-	}{
-		{"http://h:8080/a", "http://h:8080/b?cap=x", true},
-		{"http://h/a", "http://h:80/b", true},
-		{"https://h:443/a", "https://h/b", true},
-		{"http://Host.Example/a", "HTTP://host.example/b", true},
-		{"http://u:p@h/a", "http://h/b", true},
-		{"http://[::1]:8080/a", "http://[::1]:8080/b", true},
-		{"http://h:8080/a", "http://h:8081/a", false},
-		{"http://h/a", "https://h/a", false},
-		{"https://h/a", "https://h:80/a", false},
-		{"http://h/a", "http://h.evil/a", false},
-		{"http://127.0.0.1:8080/a", "http://localhost:8080/a", false},
-	}
-	for _, tt := range tests {
-		if got := sameOrigin(mustURL(t, tt.givenA), mustURL(t, tt.givenB)); got != tt.expect {
-			t.Errorf("sameOrigin(%s, %s) = %v, want %v", tt.givenA, tt.givenB, got, tt.expect)
-		}
-	}
-}
-
-func TestSendsToken_OnlyToTheOriginAndNotWithACapability(t *testing.T) {
-	t.Parallel()
-	origin := mustURL(t, "http://h:8080/o/t/orchestrator_/t/add")
-	tests := []struct {
-		givenTarget string
-		expect      bool
-	}{
-		{"http://h:8080/o/t/orchestrator_/jobs/k/status", true},
-		{"http://h:8080/o/t/orchestrator_/jobs/k/status?cap=abc", false},
-		{"http://h:8080/o/t/orchestrator_/jobs/k/status?cap=", true},
-		{"http://other:8080/o/t/orchestrator_/jobs/k/status", false},
-		{"https://h:8080/o/t/orchestrator_/jobs/k/status", false},
-	}
-	for _, tt := range tests {
-		if got := sendsToken(origin, mustURL(t, tt.givenTarget)); got != tt.expect {
-			t.Errorf("sendsToken(%s) = %v, want %v", tt.givenTarget, got, tt.expect)
-		}
-	}
-}
-
-func TestRetryAfter_SecondsOrDateCappedAt30s(t *testing.T) {
-	t.Parallel()
-	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	tests := []struct {
-		given  string
-		expect time.Duration
-	}{
-		{"", time.Second},
-		{"   ", time.Second},
-		{"3", 3 * time.Second},
-		{" 7 ", 7 * time.Second},
-		{"0", 0},
-		{"30", 30 * time.Second},
-		{"31", 30 * time.Second},
-		{"99999999999999999999999", 30 * time.Second},
-		{"-1", time.Second},
-		{"1.5", time.Second},
-		{"soon", time.Second},
-		{now.Add(5 * time.Second).Format(http.TimeFormat), 5 * time.Second},
-		{now.Add(time.Hour).Format(http.TimeFormat), 30 * time.Second},
-		{now.Add(-time.Minute).Format(http.TimeFormat), 0},
-	}
-	for _, tt := range tests {
-		if got := retryAfter(tt.given, now); got != tt.expect {
-			t.Errorf("retryAfter(%q) = %s, want %s", tt.given, got, tt.expect)
-		}
-	}
-}
-
 func TestCanonicalMode_MatchesCaseInsensitively(t *testing.T) {
 	t.Parallel()
 	for given, expect := range map[string]string{
@@ -267,113 +97,6 @@ func TestCanonicalMode_MatchesCaseInsensitively(t *testing.T) {
 		if _, err := canonicalMode(given); err == nil {
 			t.Errorf("canonicalMode(%q): want an error", given)
 		}
-	}
-}
-
-func TestResolveLocation_AgainstTheAnsweringURL(t *testing.T) {
-	t.Parallel()
-	cur := mustURL(t, "http://h:8080/o/t/orchestrator_/jobs/k/status?cap=a")
-	tests := []struct {
-		given, expect string
-	}{
-		{"/o/t/orchestrator_/jobs/k/output?cap=b", "http://h:8080/o/t/orchestrator_/jobs/k/output?cap=b"},
-		{"output", "http://h:8080/o/t/orchestrator_/jobs/k/output"},
-		{"../k/wait/2", "http://h:8080/o/t/orchestrator_/jobs/k/wait/2"},
-		{"https://other/x", "https://other/x"},
-	}
-	for _, tt := range tests {
-		got, err := resolveLocation(cur, tt.given)
-		if err != nil || got.String() != tt.expect {
-			t.Errorf("resolveLocation(%q) = %v, %v; want %s", tt.given, got, err, tt.expect)
-		}
-	}
-	for _, given := range []string{"", "javascript:alert(1)", "file:///etc/passwd", "http://h:bad/"} {
-		if got, err := resolveLocation(cur, given); err == nil {
-			t.Errorf("resolveLocation(%q) = %s, want an error", given, got)
-		}
-	}
-}
-
-func TestRedactURL_HidesCapabilityAndPassword(t *testing.T) {
-	t.Parallel()
-	got := redactURL(mustURL(t, "http://u:secret@h/o/t/orchestrator_/jobs/k/status?cap=SIGNED.VALUE"))
-	if strings.Contains(got, "SIGNED") || strings.Contains(got, "secret") {
-		t.Errorf("redactURL leaked a secret: %s", got)
-	}
-	if !strings.Contains(got, "cap=REDACTED") || !strings.Contains(got, "/jobs/k/status") {
-		t.Errorf("redactURL = %s, want the URL with cap=REDACTED", got)
-	}
-	plain := "http://h/o/t/orchestrator_/t/add?x=1"
-	if got := redactURL(mustURL(t, plain)); got != plain {
-		t.Errorf("redactURL(%s) = %s, want it unchanged", plain, got)
-	}
-}
-
-func TestDescribeFailure_JobEndedOrProblemOrRawBody(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name        string
-		givenStatus int
-		givenBody   string
-		expect      []string
-	}{
-		{
-			name:        "faulted job",
-			givenStatus: 500,
-			givenBody:   `{"type":"https://jobgate.dev/problems/job-faulted","title":"Job Faulted","status":500,"jobState":"Faulted","info":"This workflow always fails","jobKey":"k-1"}`,
-			expect:      []string{"job k-1 ended Faulted: This workflow always fails"},
-		},
-		{
-			name:        "stopped job without info",
-			givenStatus: 500,
-			givenBody:   `{"title":"Job Stopped","status":500,"jobState":"Stopped","info":"","jobKey":"k-2"}`,
-			expect:      []string{"job k-2 ended Stopped: (no info)"},
-		},
-		{
-			name:        "argument errors",
-			givenStatus: 400,
-			givenBody:   `{"type":"t","title":"Bad Request","status":400,"detail":"bad arguments","requestId":"r-9","errors":[{"name":"x","detail":"required"},{"name":"z","detail":"not declared"}]}`,
-			expect:      []string{"error: 400 Bad Request: bad arguments", "  x: required", "  z: not declared", "  request id: r-9"},
-		},
-		{
-			name:        "problem without title or detail",
-			givenStatus: 404,
-			givenBody:   `{"status":404}`,
-			expect:      []string{"error: 404 Not Found"},
-		},
-		{
-			name:        "not a problem document",
-			givenStatus: 502,
-			givenBody:   "<html>\n  Bad gateway\n</html>",
-			expect:      []string{"error: 502 Bad Gateway: <html> Bad gateway </html>"},
-		},
-		{
-			name:        "empty body",
-			givenStatus: 503,
-			expect:      []string{"error: 503 Service Unavailable"},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			if got := describeFailure(tt.givenStatus, []byte(tt.givenBody)); !reflect.DeepEqual(got, tt.expect) {
-				t.Errorf("describeFailure = %q, want %q", got, tt.expect)
-			}
-		})
-	}
-}
-
-func TestJobSummaryDescribe_ShowsStateAndProgress(t *testing.T) {
-	t.Parallel()
-	var s jobSummary
-	if err := json.Unmarshal([]byte(`{"Key":"k","Id":7,"State":"Running","Progress":{"Percent":40,"Message":"step 2"}}`), &s); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := s.describe(), "Running 40% step 2"; got != want {
-		t.Errorf("describe = %q, want %q", got, want)
-	}
-	if got, want := (jobSummary{State: "Pending"}).describe(), "Pending"; got != want {
-		t.Errorf("describe = %q, want %q", got, want)
 	}
 }
 
@@ -472,5 +195,26 @@ func TestRunInvoke_UsageErrorsExit2BeforeSending(t *testing.T) {
 	var stderr strings.Builder
 	if code := runInvoke(t.Context(), []string{"-h"}, noEnv, io.Discard, &stderr); code != 0 || !strings.Contains(stderr.String(), "SLUG") {
 		t.Errorf("-h: exit %d, usage %q; want 0 and a usage naming SLUG", code, stderr.String())
+	}
+}
+
+func TestDescribeFailure_JobEndedOrProblemLines(t *testing.T) {
+	t.Parallel()
+	info := "This workflow always fails"
+	tests := []struct {
+		name   string
+		given  error
+		expect []string
+	}{
+		{"faulted job", &client.JobError{JobKey: "k-1", State: "Faulted", Info: info}, []string{"job k-1 ended Faulted: This workflow always fails"}},
+		{"argument errors", &client.ProblemError{Status: 400, Title: "Bad Request", Detail: "bad arguments", RequestID: "r-9",
+			Errors: []client.FieldError{{Name: "x", Detail: "required"}, {Name: "z", Detail: "not declared"}}},
+			[]string{"error: 400 Bad Request: bad arguments", "  x: required", "  z: not declared", "  request id: r-9"}},
+		{"problem without detail", &client.ProblemError{Status: 404, Title: "Not Found"}, []string{"error: 404 Not Found"}},
+	}
+	for _, tt := range tests {
+		if got := describeFailure(tt.given); !reflect.DeepEqual(got, tt.expect) {
+			t.Errorf("%s: describeFailure = %q, want %q", tt.name, got, tt.expect)
+		}
 	}
 }

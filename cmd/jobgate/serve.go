@@ -33,7 +33,7 @@ type serveFlags struct {
 	dev                                              bool
 	robots                                           int
 	hop, longPollMax, retention, lease, drainTimeout time.Duration
-	park                                             time.Duration
+	hopMax, park                                     time.Duration
 	jwtSecret, jwtPublicKey, jwtIssuer, jwtAudience  string
 	capabilitySecret, corsOrigins, logLevel          string
 	debugListen                                      string
@@ -61,6 +61,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.BoolVar(&f.dev, "dev", false, "load the sample processes and triggers; without a JWT key, make one and print a token and curl lines")
 	fs.IntVar(&f.robots, "robots", runtime.NumCPU(), "in-process robot slots (concurrent jobs); 0 = API only")
 	fs.DurationVar(&f.hop, "long-poll-hop", 50*time.Second, "longest one LongPolling request is held before a 303 hop")
+	fs.DurationVar(&f.hopMax, "long-poll-hop-max", 10*time.Minute, "longest hop a caller may ask for with Prefer: wait=N (which then applies to every hop of its call)")
 	fs.DurationVar(&f.park, "long-poll-park", time.Second,
 		"how long a held LongPolling request keeps its goroutine before its connection is parked (no goroutine; answered by the hub); 0 = at once, at least --long-poll-hop = never")
 	fs.DurationVar(&f.longPollMax, "long-poll-max", 15*time.Minute, "longest a LongPolling-mode job may run (from creation)")
@@ -101,6 +102,8 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		return f, errors.New("--robots must be 0 or more")
 	case f.hop <= 0:
 		return f, errors.New("--long-poll-hop must be positive")
+	case f.hopMax <= 0:
+		return f, errors.New("--long-poll-hop-max must be positive")
 	case f.longPollMax <= 0:
 		return f, errors.New("--long-poll-max must be positive")
 	case f.park < 0:
@@ -243,7 +246,7 @@ func serve(ctx context.Context, f serveFlags, stdout io.Writer, log *slog.Logger
 		func() float64 { return float64(waiter.Parked()) })
 	srv := server.New(server.Config{
 		Store: store, Catalog: cat, Verifier: verifier, Capabilities: caps, Waiter: waiter,
-		Metrics: metrics, PublicURL: f.publicURL, Hop: f.hop, LongPollMax: f.longPollMax, ParkAfter: f.park,
+		Metrics: metrics, PublicURL: f.publicURL, Hop: f.hop, HopMax: f.hopMax, LongPollMax: f.longPollMax, ParkAfter: f.park,
 		CORSOrigins: splitList(f.corsOrigins), MaxBody: f.maxBody, Logger: log,
 		WriteTimeout: f.writeTimeout, MaxConns: f.maxConns, MaxConnsPerAddress: f.maxConnsPerAddress,
 	})
