@@ -632,3 +632,34 @@ func TestMetrics_CountInvocationsFinishedJobsHeldRequestsAndDurations(t *testing
 		t.Errorf("jobgate_job_duration_seconds_sum = %v, want at least the 1s sleep", sum)
 	}
 }
+
+// UiPath's .NET and Java clients send the StopStrategy enum as a number: 1 = SoftStop, 2 = Kill.
+func TestStopJob_AcceptsUiPathNumericStrategies(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	for number, name := range map[int]string{1: "SoftStop", 2: "Kill"} {
+		id := jobsStart(t, s, "forever", nil)
+		waitJobState(t, s, id, "Running")
+		wantStatus(t, jobsStop(t, s, id, map[string]any{"strategy": number}), http.StatusOK)
+		if job := waitJobState(t, s, id, "Stopped"); job["Info"] != "Stopped on request ("+name+")" {
+			t.Errorf("strategy %d: Info %q, want it stopped by %s", number, job["Info"], name)
+		}
+	}
+	a := jobsStart(t, s, "forever", nil)
+	b := jobsStart(t, s, "forever", nil)
+	waitJobState(t, s, a, "Running")
+	waitJobState(t, s, b, "Running")
+	for _, bad := range []any{0, 3, 1.5, true, []int{2}} {
+		p := wantProblem(t, jobsStop(t, s, a, map[string]any{"strategy": bad}), http.StatusBadRequest)
+		if errs, ok := p["errors"].([]any); !ok || len(errs) != 1 || errs[0].(map[string]any)["name"] != "strategy" {
+			t.Errorf("strategy %v: errors = %v, want one naming strategy", bad, p["errors"])
+		}
+	}
+	r := do(t, noFollow, "POST", s.tenantURL(stopJobsAction), token(t), map[string]any{"jobIds": []int{a, b}, "strategy": 2})
+	wantStatus(t, r, http.StatusOK)
+	for _, id := range []int{a, b} {
+		if job := waitJobState(t, s, id, "Stopped"); job["Info"] != "Stopped on request (Kill)" {
+			t.Errorf("StopJobs strategy 2: job %d Info %q, want it killed", id, job["Info"])
+		}
+	}
+}
