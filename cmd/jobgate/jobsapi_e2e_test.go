@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -662,4 +663,46 @@ func TestStopJob_AcceptsUiPathNumericStrategies(t *testing.T) {
 			t.Errorf("StopJobs strategy 2: job %d Info %q, want it killed", id, job["Info"])
 		}
 	}
+}
+
+// Seed 001's payloads show a final job's OutputArguments as {} rather than null; a job not
+// final yet shows null.
+func TestJobs_FaultedAndStoppedJobsShowEmptyOutputArguments(t *testing.T) {
+	t.Parallel()
+	onEachStore(t, func(t *testing.T, start func(args ...string) *testServer) {
+		s := start("--robots", "1")
+		jobsRunLongPolling(t, s, "fail", nil, http.StatusInternalServerError) // Id 1, Faulted
+		running := jobsStart(t, s, "forever", nil)                            // Id 2, the only slot
+		waitJobState(t, s, running, "Running")
+		pending := jobsStart(t, s, "forever", nil) // Id 3, waits for the slot
+		if st := jobsState(t, s, pending); st != "Pending" {
+			t.Fatalf("second forever job is %s, want Pending behind the one slot", st)
+		}
+		wantOutput := func(what string, job map[string]any, want string) {
+			t.Helper()
+			b, _ := json.Marshal(job["OutputArguments"])
+			if string(b) != want {
+				t.Errorf("%s: OutputArguments %s, want %s", what, b, want)
+			}
+		}
+		wantOutput("Pending job", do(t, noFollow, "GET", s.tenantURL("/odata/Jobs(3)"), token(t), nil).json(t), "null")
+		wantStatus(t, jobsStop(t, s, pending, map[string]any{"strategy": "Kill"}), http.StatusOK)
+		wantStatus(t, jobsStop(t, s, running, map[string]any{"strategy": "SoftStop"}), http.StatusOK)
+		waitJobState(t, s, running, "Stopped")
+		for id, state := range map[int]string{1: "Faulted", running: "Stopped", pending: "Stopped"} {
+			r := do(t, noFollow, "GET", s.tenantURL("/odata/Jobs("+itoa(id)+")"), token(t), nil)
+			wantStatus(t, r, http.StatusOK)
+			job := r.json(t)
+			if job["State"] != state {
+				t.Fatalf("job %d is %v, want %s", id, job["State"], state)
+			}
+			wantOutput("Jobs("+itoa(id)+")", job, "{}")
+		}
+		list := jobsGet(t, s, jobsQuery("$select", "Id,OutputArguments"))
+		wantStatus(t, list, http.StatusOK)
+		for _, v := range list.json(t)["value"].([]any) {
+			job := v.(map[string]any)
+			wantOutput(fmt.Sprintf("list, job %v", job["Id"]), job, "{}")
+		}
+	})
 }
