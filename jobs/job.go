@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// CallMode is how an invocation answers its caller (CONTRACT §4).
+// CallMode is how an invocation answers its caller (docs/api.md §2–§9).
 type CallMode string
 
 // The call modes.
@@ -70,7 +70,7 @@ const (
 	Kill     StopStrategy = "Kill"
 )
 
-// Job is one run of a process. Exported JSON fields follow CONTRACT §7.
+// Job is one run of a process. Exported JSON fields follow docs/api.md §14.
 type Job struct {
 	ID              int64          `json:"Id"`
 	Key             string         `json:"Key"`

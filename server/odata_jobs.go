@@ -15,7 +15,7 @@ import (
 	"github.com/jobgate/jobgate/odata"
 )
 
-// The Jobs entity set (CONTRACT §7, §9): read-only, plus UiPath's StartJobs, StopJob and
+// The Jobs entity set (docs/api.md §14; docs/api.md §19): read-only, plus UiPath's StartJobs, StopJob and
 // StopJobs actions and each job's log.
 
 // jobSchema lists the Jobs fields that $filter, $orderby and $select may name.
@@ -69,7 +69,7 @@ func timeOrNil(t *time.Time) any {
 	return *t
 }
 
-// jobJSON renders a job as the API shows it (CONTRACT §7), numbers exact.
+// jobJSON renders a job as the API shows it (docs/api.md §14), numbers exact.
 func jobJSON(j jobs.Job) map[string]any { return exactJSON(j) }
 
 func (s *Server) listJobs(c echo.Context, r odataRequest) error {

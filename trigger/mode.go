@@ -18,7 +18,7 @@ type ModeChoice struct {
 	Applied string
 }
 
-// SelectMode picks the call mode (CONTRACT §4, "Which mode"): first an explicit $callMode,
+// SelectMode picks the call mode (docs/api.md §2–§9, "Which mode"): first an explicit $callMode,
 // then the Prefer header (respond-async → AsyncRequestReply; wait=N → LongPolling with a first
 // hop of min(N, hop)), then the trigger's default. When respond-async and wait come together,
 // respond-async wins (RFC 7240 gives wait no meaning of its own there). Preferences that are

@@ -617,7 +617,7 @@ func (s jobSummary) describe() string {
 	return d
 }
 
-// problemDoc is an RFC 9457 problem with jobgate's extension members (CONTRACT §4, §5).
+// problemDoc is an RFC 9457 problem with jobgate's extension members (docs/api.md §2–§9; docs/api.md §13).
 type problemDoc struct {
 	Title     string `json:"title"`
 	Status    int    `json:"status"`

@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// End-to-end tests of the Jobs API (CONTRACT §7, §9) and of the operational endpoints
+// End-to-end tests of the Jobs API (docs/api.md §14; docs/api.md §19) and of the operational endpoints
 // (§1: /healthz, /readyz, /metrics), over real HTTP against the real server.
 
 const (
