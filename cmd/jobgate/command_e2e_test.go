@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// End-to-end tests of command processes (docs/configuration.md, "The config file"; docs/api.md §19 "The environment of a command
+// End-to-end tests of command processes (docs/configuration.md, "Command processes"; "The environment of a command
 // process"): a config file declares processes that run real /bin/sh scripts, and the real
 // server runs them, on every store.
 
