@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// Scopes a token may carry in its space-separated `scope` claim (CONTRACT §3).
+// Scopes a token may carry in its space-separated `scope` claim (docs/api.md §10).
 const (
 	ScopeJobs      = "OR.Jobs"      // invoke triggers, read and stop jobs
 	ScopeJobsRead  = "OR.Jobs.Read" // read jobs, their status and output only

@@ -1,4 +1,4 @@
-// Package callmode answers invocations in the three call modes (CONTRACT §4) and serves the
+// Package callmode answers invocations in the three call modes (docs/api.md §2–§9) and serves the
 // status, output and hop resources that follow them.
 package callmode
 

@@ -121,7 +121,7 @@ func (pc *parkedCall) answer(job jobs.Job, err error) {
 		werr = bw.Flush()
 	}
 	if werr != nil {
-		// The client left: the job goes on (CONTRACT §4), only its answer is lost.
+		// The client left: the job goes on (docs/api.md §2–§9), only its answer is lost.
 		pc.m.cfg.Logger.Debug("parked request: could not write the answer", "job", job.Key, "err", werr)
 	} else if pc.keepAlive {
 		_ = pc.conn.SetDeadline(time.Time{}) // the HTTP server sets its own

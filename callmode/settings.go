@@ -2,7 +2,7 @@ package callmode
 
 import "github.com/jobgate/jobgate/jobs"
 
-// Settings are a tenant's call-mode settings (CONTRACT §4, "Redirect auth and codes").
+// Settings are a tenant's call-mode settings (docs/api.md §9, "Redirect auth and redirect codes").
 type Settings struct {
 	// RequireAuthOnRedirects: status, output and hop URLs need the bearer token. When false,
 	// every such Location carries a signed capability for its one job instead. Default true.

@@ -1,11 +1,12 @@
 package jobs
 
 import (
+	"encoding/json"
 	"strings"
 	"time"
 )
 
-// CallMode is how an invocation answers its caller (CONTRACT §4).
+// CallMode is how an invocation answers its caller (docs/api.md §2–§9).
 type CallMode string
 
 // The call modes.
@@ -69,7 +70,7 @@ const (
 	Kill     StopStrategy = "Kill"
 )
 
-// Job is one run of a process. Exported JSON fields follow CONTRACT §7.
+// Job is one run of a process. Exported JSON fields follow docs/api.md §14.
 type Job struct {
 	ID              int64          `json:"Id"`
 	Key             string         `json:"Key"`
@@ -104,6 +105,18 @@ type Job struct {
 	LeaseExpiry time.Time `json:"-"`
 	// ProcessName is the process's name in the tenant's catalogue. Internal.
 	ProcessName string `json:"-"`
+}
+
+// MarshalJSON renders the job as every API shows it. A final job without output arguments
+// (Faulted, Stopped, or Successful with none) shows `"OutputArguments": {}`, not null, as
+// UiPath's job payloads do; a job not final yet shows null.
+func (j Job) MarshalJSON() ([]byte, error) {
+	type plain Job // without this method
+	p := plain(j)
+	if p.OutputArguments == nil && p.State.Final() {
+		p.OutputArguments = map[string]any{}
+	}
+	return json.Marshal(p)
 }
 
 // TenantRef returns the job's tenant.

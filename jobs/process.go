@@ -2,7 +2,7 @@ package jobs
 
 import "time"
 
-// ArgumentType is the declared type of a process argument (CONTRACT §8).
+// ArgumentType is the declared type of a process argument (docs/configuration.md, "The config file").
 type ArgumentType string
 
 // The argument types.

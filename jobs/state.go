@@ -2,7 +2,7 @@ package jobs
 
 import "strings"
 
-// State is a job's lifecycle state (CONTRACT §7).
+// State is a job's lifecycle state (docs/api.md §14).
 type State string
 
 // The states of a job.

@@ -100,7 +100,7 @@ func TestState_ValidForEveryContractState(t *testing.T) {
 	t.Parallel()
 	contract := []State{"Pending", "Running", "Stopping", "Terminating", "Successful", "Faulted", "Stopped"}
 	if len(States) != len(contract) {
-		t.Fatalf("States = %v, want the %d states of CONTRACT §7", States, len(contract))
+		t.Fatalf("States = %v, want the %d states of docs/api.md §14", States, len(contract))
 	}
 	for _, s := range contract {
 		if !s.Valid() {

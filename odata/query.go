@@ -1,4 +1,4 @@
-// Package odata is the OData-lite query layer of the management API (CONTRACT §9): it
+// Package odata is the OData-lite query layer of the management API (docs/api.md §19): it
 // parses and type-checks $filter, $orderby, $top, $skip, $count and $select against the
 // Schema of an entity set, and evaluates the result over Records. Every list in the API
 // (Jobs, Releases, ApiTriggers) goes through it, so they all accept and refuse the same

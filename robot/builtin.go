@@ -19,7 +19,7 @@ type Builtin struct {
 	Arguments map[string]jobs.Argument
 }
 
-// Builtins returns the built-in sample processes of CONTRACT §6, by name.
+// Builtins returns the built-in sample processes of docs/configuration.md, "Dev samples", by name.
 func Builtins() map[string]Builtin {
 	num := jobs.Argument{Type: jobs.TypeNumber, Required: true}
 	return map[string]Builtin{

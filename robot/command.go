@@ -43,7 +43,7 @@ const (
 // server's secrets (JWT key, Redis password…) never reach a child.
 var inheritedEnv = []string{"PATH", "HOME", "LANG", "TZ", "TMPDIR"}
 
-// runCommand runs a command process (CONTRACT §9, "The environment of a command process")
+// runCommand runs a command process (docs/configuration.md, "Command processes")
 // and returns its output arguments. Its stdout and stderr go to the run's log; progress
 // lines on stdout are reported. The process runs in a process group of its own (or, with a
 // Sandbox, under a sandbox init in namespaces of its own), and all of it is killed before

@@ -60,7 +60,7 @@ func shapeOf(path string) odataShape {
 	return sh
 }
 
-// odata serves /:org/:tenant/orchestrator_/odata/* (CONTRACT §9) by the route table: 404
+// odata serves /:org/:tenant/orchestrator_/odata/* (docs/api.md §19) by the route table: 404
 // for an unknown path, 405 with Allow for a known path and another method, 403 without the
 // route's scope.
 func (s *Server) odata(c echo.Context) error {
@@ -123,7 +123,7 @@ type mapRecord map[string]any
 // Field implements odata.Record.
 func (r mapRecord) Field(name string) any { return r[name] }
 
-// writeList answers a list request over every entity of a set (CONTRACT §9): $filter,
+// writeList answers a list request over every entity of a set (docs/api.md §19): $filter,
 // $orderby, $top, $skip, $count and $select, checked against schema.
 func (s *Server) writeList(c echo.Context, set string, schema odata.Schema, entities []map[string]any) error {
 	q, err := odata.Parse(c.QueryParams(), schema, odata.Options{})

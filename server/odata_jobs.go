@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -18,7 +17,7 @@ import (
 	"github.com/jobgate/jobgate/odata"
 )
 
-// The Jobs entity set (CONTRACT §7, §9): read-only, plus UiPath's StartJobs, StopJob and
+// The Jobs entity set (docs/api.md §14; docs/api.md §19): read-only, plus UiPath's StartJobs, StopJob and
 // StopJobs actions and each job's log.
 
 // jobSchema lists the Jobs fields that $filter, $orderby and $select may name.
@@ -72,7 +71,7 @@ func timeOrNil(t *time.Time) any {
 	return *t
 }
 
-// jobJSON renders a job as the API shows it (CONTRACT §7), numbers exact.
+// jobJSON renders a job as the API shows it (docs/api.md §14), numbers exact.
 func jobJSON(j jobs.Job) map[string]any { return exactJSON(j) }
 
 func (s *Server) listJobs(c echo.Context, r odataRequest) error {
@@ -250,8 +249,8 @@ func argumentsText(text string) (map[string]any, error) {
 }
 
 type stopRequest struct {
-	Strategy string  `json:"strategy"`
-	JobIDs   []int64 `json:"jobIds"`
+	Strategy json.RawMessage `json:"strategy"`
+	JobIDs   []int64         `json:"jobIds"`
 }
 
 func (s *Server) readStop(c echo.Context, wantIDs bool) (stopRequest, jobs.StopStrategy, error) {
@@ -268,21 +267,47 @@ func (s *Server) readStop(c echo.Context, wantIDs bool) (stopRequest, jobs.StopS
 	if err := dec.Decode(&req); err != nil {
 		return req, "", jobs.Errorf(jobs.EINVALID, "the body must be a JSON object like {\"strategy\": \"SoftStop\"}: %s", jsonbody.Describe(err))
 	}
-	var strategy jobs.StopStrategy
-	switch strings.ToLower(req.Strategy) {
-	case "softstop", "":
-		strategy = jobs.SoftStop
-	case "kill":
-		strategy = jobs.Kill
-	default:
-		return req, "", &jobs.Error{Code: jobs.EINVALID, Message: "unknown stop strategy " + strconv.Quote(req.Strategy),
-			Fields: []jobs.FieldError{{Name: "strategy", Detail: "must be SoftStop or Kill"}}}
+	strategy, err := stopStrategy(req.Strategy)
+	if err != nil {
+		return req, "", err
 	}
 	if wantIDs && len(req.JobIDs) == 0 {
 		return req, "", &jobs.Error{Code: jobs.EINVALID, Message: "jobIds is empty",
 			Fields: []jobs.FieldError{{Name: "jobIds", Detail: "must list at least one job id"}}}
 	}
 	return req, strategy, nil
+}
+
+// stopStrategy reads a stop request's strategy: a name in any letter case, or UiPath's
+// numeric StopStrategy (1 = SoftStop, 2 = Kill), which its .NET and Java clients send.
+// An absent, null or empty strategy is SoftStop.
+func stopStrategy(raw json.RawMessage) (jobs.StopStrategy, error) {
+	var v any
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return "", jobs.Errorf(jobs.EINVALID, "the strategy is not valid JSON: %v", err)
+		}
+	}
+	switch v := v.(type) {
+	case nil:
+		return jobs.SoftStop, nil
+	case string:
+		switch strings.ToLower(v) {
+		case "softstop", "":
+			return jobs.SoftStop, nil
+		case "kill":
+			return jobs.Kill, nil
+		}
+	case float64:
+		switch v {
+		case 1:
+			return jobs.SoftStop, nil
+		case 2:
+			return jobs.Kill, nil
+		}
+	}
+	return "", &jobs.Error{Code: jobs.EINVALID, Message: "unknown stop strategy " + string(raw),
+		Fields: []jobs.FieldError{{Name: "strategy", Detail: "must be SoftStop or Kill (or UiPath's numbers 1 or 2)"}}}
 }
 
 func (s *Server) stopJob(c echo.Context, r odataRequest) error {

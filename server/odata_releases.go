@@ -14,7 +14,7 @@ import (
 	"github.com/jobgate/jobgate/odata"
 )
 
-// The Releases entity set (CONTRACT §9): the processes a tenant can run.
+// The Releases entity set (docs/api.md §19): the processes a tenant can run.
 
 // releaseSchema lists the Releases fields that $filter, $orderby and $select may name.
 var releaseSchema = odata.Schema{

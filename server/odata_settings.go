@@ -12,7 +12,7 @@ import (
 	"github.com/jobgate/jobgate/trigger"
 )
 
-// Settings (CONTRACT §9): the tenant's call-mode settings, one entity per tenant.
+// Settings (docs/api.md §19): the tenant's call-mode settings, one entity per tenant.
 
 // settingsSchema lists the Settings fields that $select may name.
 var settingsSchema = odata.Schema{

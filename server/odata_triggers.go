@@ -11,7 +11,7 @@ import (
 	"github.com/jobgate/jobgate/trigger"
 )
 
-// The ApiTriggers entity set (CONTRACT §9): URL slugs that start a release.
+// The ApiTriggers entity set (docs/api.md §19): URL slugs that start a release.
 
 // triggerSchema lists the ApiTriggers fields that $filter, $orderby and $select may name.
 var triggerSchema = odata.Schema{

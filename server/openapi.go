@@ -19,7 +19,7 @@ var openAPIDocument []byte
 // OpenAPI returns a copy of the OpenAPI 3.1 document that GET /openapi.json serves.
 func OpenAPI() []byte { return bytes.Clone(openAPIDocument) }
 
-// openAPI serves GET /openapi.json (CONTRACT §9). No auth: it describes the API, not a tenant.
+// openAPI serves GET /openapi.json (docs/api.md §19). No auth: it describes the API, not a tenant.
 func (s *Server) openAPI(c echo.Context) error {
 	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, openAPIDocument)
 }

@@ -23,7 +23,7 @@ func (s *Server) routes() {
 	tenant := e.Group("/:org/:tenant/orchestrator_", s.checkTenantNames)
 	bearer := auth.BearerWithConfig(auth.BearerConfig{Verifier: s.cfg.Verifier})
 
-	// Trigger invocation (CONTRACT §4).
+	// Trigger invocation (docs/api.md §2–§9).
 	// Any method reaches the handler, which answers 405 with the trigger's own Allow.
 	tenant.Any("/t/:slug", s.invoker.Invoke, s.countInvocations, bearer, auth.RequireScope(auth.ScopeJobs))
 
@@ -35,7 +35,7 @@ func (s *Server) routes() {
 	// PUT and DELETE unchanged, and the hop must still answer them.
 	tenant.Match(trigger.Methods, "/jobs/:key/wait/:hop", s.modes.Wait)
 
-	// Management API (CONTRACT §9): one route, dispatched by the table below. Each line is
+	// Management API (docs/api.md §19): one route, dispatched by the table below. Each line is
 	// method, path under …/odata/, the scopes of which the token needs one, handler.
 	tenant.Any("/odata/*", s.odata, bearer)
 	var (

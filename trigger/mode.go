@@ -18,7 +18,7 @@ type ModeChoice struct {
 	Applied string
 }
 
-// SelectMode picks the call mode (CONTRACT §4, "Which mode"): first an explicit $callMode,
+// SelectMode picks the call mode (docs/api.md, "Which mode"): first an explicit $callMode,
 // then the Prefer header (respond-async → AsyncRequestReply; wait=N → LongPolling with hops of
 // min(N, hopMax), the first one and, through the hop URLs, every later one), then the
 // trigger's default, whose LongPolling hops are hop long. When respond-async and wait come together,

@@ -18,7 +18,7 @@ import (
 	"github.com/jobgate/jobgate/auth"
 )
 
-// End-to-end tests of CONTRACT §3 (Auth) against the real server over real HTTP.
+// End-to-end tests of docs/api.md §10 (Auth) against the real server over real HTTP.
 
 // signHS256 signs claims with key as an HS256 JWT, for tokens auth.Mint would never make.
 func signHS256(t *testing.T, key []byte, c jwt.MapClaims) string {

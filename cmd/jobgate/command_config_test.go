@@ -11,7 +11,7 @@ import (
 	"github.com/jobgate/jobgate/trigger"
 )
 
-// Command processes in the config file (CONTRACT §8), loaded by loadConfigFile itself.
+// Command processes in the config file (docs/configuration.md, "The config file"), loaded by loadConfigFile itself.
 
 func TestConfig_CommandProcessLoadsWithEnvWorkingDirTimeoutAndArguments(t *testing.T) {
 	t.Parallel()

@@ -14,8 +14,8 @@ import (
 	"time"
 )
 
-// End-to-end tests of command processes (CONTRACT §8, §9 "The environment of a command
-// process"): a config file declares processes that run real /bin/sh scripts, and the real
+// End-to-end tests of command processes (docs/configuration.md, "Command processes"):
+// a config file declares processes that run real /bin/sh scripts, and the real
 // server runs them, on every store.
 
 // commandScripts are the scripts of the test's processes. DIR (declared env) is where they

@@ -21,7 +21,7 @@ import (
 	"github.com/jobgate/jobgate/trigger"
 )
 
-// fileConfig is the YAML file of `serve --config` (CONTRACT §8). Keys are lowerCamelCase;
+// fileConfig is the YAML file of `serve --config` (docs/configuration.md, "The config file"). Keys are lowerCamelCase;
 // unknown keys are errors.
 type fileConfig struct {
 	Tenants []fileTenant `yaml:"tenants"`
@@ -327,7 +327,7 @@ func lineOf(root *yaml.Node, path ...any) int {
 	return n.Line
 }
 
-// addDevSamples declares the samples of CONTRACT §6 in tenant default/default.
+// addDevSamples declares the samples of docs/configuration.md, "Dev samples" in tenant default/default.
 func addDevSamples(cat *trigger.Catalog, builtins map[string]robot.Builtin) error {
 	t := jobs.Tenant{Org: "default", Tenant: "default"}
 	for _, name := range []string{"Args_AddNumbers", "FailingJob", "Sleep", "RunUntilStoppedManually"} {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -11,7 +12,7 @@ import (
 	"time"
 )
 
-// End-to-end tests of the Jobs API (CONTRACT §7, §9) and of the operational endpoints
+// End-to-end tests of the Jobs API (docs/api.md §14; docs/api.md §19) and of the operational endpoints
 // (§1: /healthz, /readyz, /metrics), over real HTTP against the real server.
 
 const (
@@ -631,4 +632,77 @@ func TestMetrics_CountInvocationsFinishedJobsHeldRequestsAndDurations(t *testing
 	if sum, _ := metricValue(text, "jobgate_job_duration_seconds_sum"); sum < 0.9 {
 		t.Errorf("jobgate_job_duration_seconds_sum = %v, want at least the 1s sleep", sum)
 	}
+}
+
+// UiPath's .NET and Java clients send the StopStrategy enum as a number: 1 = SoftStop, 2 = Kill.
+func TestStopJob_AcceptsUiPathNumericStrategies(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	for number, name := range map[int]string{1: "SoftStop", 2: "Kill"} {
+		id := jobsStart(t, s, "forever", nil)
+		waitJobState(t, s, id, "Running")
+		wantStatus(t, jobsStop(t, s, id, map[string]any{"strategy": number}), http.StatusOK)
+		if job := waitJobState(t, s, id, "Stopped"); job["Info"] != "Stopped on request ("+name+")" {
+			t.Errorf("strategy %d: Info %q, want it stopped by %s", number, job["Info"], name)
+		}
+	}
+	a := jobsStart(t, s, "forever", nil)
+	b := jobsStart(t, s, "forever", nil)
+	waitJobState(t, s, a, "Running")
+	waitJobState(t, s, b, "Running")
+	for _, bad := range []any{0, 3, 1.5, true, []int{2}} {
+		p := wantProblem(t, jobsStop(t, s, a, map[string]any{"strategy": bad}), http.StatusBadRequest)
+		if errs, ok := p["errors"].([]any); !ok || len(errs) != 1 || errs[0].(map[string]any)["name"] != "strategy" {
+			t.Errorf("strategy %v: errors = %v, want one naming strategy", bad, p["errors"])
+		}
+	}
+	r := do(t, noFollow, "POST", s.tenantURL(stopJobsAction), token(t), map[string]any{"jobIds": []int{a, b}, "strategy": 2})
+	wantStatus(t, r, http.StatusOK)
+	for _, id := range []int{a, b} {
+		if job := waitJobState(t, s, id, "Stopped"); job["Info"] != "Stopped on request (Kill)" {
+			t.Errorf("StopJobs strategy 2: job %d Info %q, want it killed", id, job["Info"])
+		}
+	}
+}
+
+// Seed 001's payloads show a final job's OutputArguments as {} rather than null; a job not
+// final yet shows null.
+func TestJobs_FaultedAndStoppedJobsShowEmptyOutputArguments(t *testing.T) {
+	t.Parallel()
+	onEachStore(t, func(t *testing.T, start func(args ...string) *testServer) {
+		s := start("--robots", "1")
+		jobsRunLongPolling(t, s, "fail", nil, http.StatusInternalServerError) // Id 1, Faulted
+		running := jobsStart(t, s, "forever", nil)                            // Id 2, the only slot
+		waitJobState(t, s, running, "Running")
+		pending := jobsStart(t, s, "forever", nil) // Id 3, waits for the slot
+		if st := jobsState(t, s, pending); st != "Pending" {
+			t.Fatalf("second forever job is %s, want Pending behind the one slot", st)
+		}
+		wantOutput := func(what string, job map[string]any, want string) {
+			t.Helper()
+			b, _ := json.Marshal(job["OutputArguments"])
+			if string(b) != want {
+				t.Errorf("%s: OutputArguments %s, want %s", what, b, want)
+			}
+		}
+		wantOutput("Pending job", do(t, noFollow, "GET", s.tenantURL("/odata/Jobs(3)"), token(t), nil).json(t), "null")
+		wantStatus(t, jobsStop(t, s, pending, map[string]any{"strategy": "Kill"}), http.StatusOK)
+		wantStatus(t, jobsStop(t, s, running, map[string]any{"strategy": "SoftStop"}), http.StatusOK)
+		waitJobState(t, s, running, "Stopped")
+		for id, state := range map[int]string{1: "Faulted", running: "Stopped", pending: "Stopped"} {
+			r := do(t, noFollow, "GET", s.tenantURL("/odata/Jobs("+itoa(id)+")"), token(t), nil)
+			wantStatus(t, r, http.StatusOK)
+			job := r.json(t)
+			if job["State"] != state {
+				t.Fatalf("job %d is %v, want %s", id, job["State"], state)
+			}
+			wantOutput("Jobs("+itoa(id)+")", job, "{}")
+		}
+		list := jobsGet(t, s, jobsQuery("$select", "Id,OutputArguments"))
+		wantStatus(t, list, http.StatusOK)
+		for _, v := range list.json(t)["value"].([]any) {
+			job := v.(map[string]any)
+			wantOutput(fmt.Sprintf("list, job %v", job["Id"]), job, "{}")
+		}
+	})
 }

@@ -18,7 +18,7 @@ import (
 	"github.com/jobgate/jobgate/redisstore"
 )
 
-// End-to-end tests of the management API (CONTRACT §9): Releases, ApiTriggers, Settings and
+// End-to-end tests of the management API (docs/api.md §19): Releases, ApiTriggers, Settings and
 // the Jobs actions, over real HTTP against the real server, on every store.
 
 // mgmt talks to one server's management API for tenant default/default.

@@ -18,7 +18,7 @@ import (
 	"time"
 )
 
-// End-to-end tests of the jobgate binary as users run it (CONTRACT §1): built once with
+// End-to-end tests of the jobgate binary as users run it (docs/configuration.md, "jobgate serve"): built once with
 // `go build`, then run as real child processes with exec.Command.
 
 // TestBinary builds the binary once and runs every scenario against it as a parallel subtest;
@@ -629,7 +629,7 @@ func testHelp(t *testing.T, bin string) {
 		}
 	}
 
-	// serve -h lists every flag of CONTRACT §1 with its environment fallback.
+	// serve -h lists every flag of docs/configuration.md, "jobgate serve" with its environment fallback.
 	stdout, stderr, code = runChild(t, bin, childEnv(), "serve", "-h")
 	if code != 0 {
 		t.Errorf("jobgate serve -h: exit %d, want 0", code)

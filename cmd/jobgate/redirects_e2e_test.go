@@ -13,7 +13,7 @@ import (
 	"github.com/jobgate/jobgate/auth"
 )
 
-// End-to-end tests of CONTRACT §4 beyond the call modes themselves: redirect auth and codes,
+// End-to-end tests of docs/api.md §2–§9 beyond the call modes themselves: redirect auth and codes,
 // disabled triggers, Idempotency-Key, CORS and X-Request-Id; and of §8's config errors.
 
 // redirectsConfig declares three tenants besides --dev's default/default:

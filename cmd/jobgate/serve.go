@@ -25,7 +25,7 @@ import (
 	"github.com/jobgate/jobgate/trigger"
 )
 
-// serveFlags are the flags of `jobgate serve` (CONTRACT §1).
+// serveFlags are the flags of `jobgate serve` (docs/configuration.md, "jobgate serve").
 type serveFlags struct {
 	listen, redis, config, publicURL                 string
 	redisSentinelMaster, redisSentinels              string

@@ -24,7 +24,7 @@ type Problem struct {
 	Detail    string            `json:"detail,omitempty"`
 	RequestID string            `json:"requestId,omitempty"`
 	Errors    []jobs.FieldError `json:"errors,omitempty"`
-	// Job output problems (CONTRACT §4, output resource of a Faulted or Stopped job).
+	// Job output problems (docs/api.md §2–§9, output resource of a Faulted or Stopped job).
 	JobState jobs.State `json:"jobState,omitempty"`
 	Info     *string    `json:"info,omitempty"`
 	JobKey   string     `json:"jobKey,omitempty"`
