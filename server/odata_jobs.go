@@ -306,7 +306,16 @@ func stopStrategy(raw json.RawMessage) (jobs.StopStrategy, error) {
 			return jobs.Kill, nil
 		}
 	}
-	return "", &jobs.Error{Code: jobs.EINVALID, Message: "unknown stop strategy " + string(raw),
+	kind := map[bool]string{true: "array", false: "object"}[strings.HasPrefix(strings.TrimSpace(string(raw)), "[")]
+	if _, ok := v.(bool); ok {
+		kind = "boolean"
+	}
+	if _, ok := v.(string); ok {
+		kind = "an unknown name"
+	} else if _, ok := v.(float64); ok {
+		kind = "an unknown number"
+	}
+	return "", &jobs.Error{Code: jobs.EINVALID, Message: "the strategy is " + kind + ": want SoftStop or Kill (or 1 or 2)",
 		Fields: []jobs.FieldError{{Name: "strategy", Detail: "must be SoftStop or Kill (or UiPath's numbers 1 or 2)"}}}
 }
 

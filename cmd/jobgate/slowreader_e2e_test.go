@@ -75,7 +75,7 @@ func heapInUse() uint64 {
 // JOBGATE_SLOWREADER_LOG=path appends the figures there (docs/benchmarks.md quotes them).
 func TestSlowReaders_HeapStaysBoundedWhileLargeOutputsWait(t *testing.T) {
 	const conns, perConn, size = 100, 4, 4_000_000
-	s := startServer(t, "--config", bigOutputConfig(t, size), "--robots", "1")
+	s := startServer(t, "--config", bigOutputConfig(t, size), "--robots", "1", "--sandbox", "off")
 	path := finishedBigJob(t, s)
 	tok := token(t)
 	base := heapInUse()
