@@ -241,7 +241,7 @@ func waitJobState(t *testing.T, s *testServer, id int, state string) map[string]
 				return j
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("job %d is %v, want %s", id, j["State"], state)
+				t.Fatalf("job %d is %v (Info %v), want %s", id, j["State"], j["Info"], state)
 			}
 		} else if time.Now().After(deadline) {
 			t.Fatalf("job %d: status %d %s", id, r.Status, r.Body)

@@ -20,15 +20,14 @@ import (
 // string of about size bytes, and its trigger "big".
 func bigOutputConfig(t *testing.T, size int) string {
 	t.Helper()
-	script := writeFile(t, "big.sh", fmt.Sprintf(`#!/bin/sh
-{ printf '{"s":"'; head -c %d /dev/zero | tr '\0' a; printf '"}'; } > "$JOBGATE_OUTPUT"
-`, size))
+	// Inline (sh -c): the sandboxed job has a private /tmp, where a test's files live.
+	script := fmt.Sprintf(`{ printf '{"s":"'; head -c %d /dev/zero | tr '\0' a; printf '"}'; } > "$JOBGATE_OUTPUT"`, size)
 	return writeFile(t, "big.yaml", fmt.Sprintf(`tenants:
   - org: default
     tenant: default
     processes:
       - key: Big
-        command: ["/bin/sh", %q]
+        command: ["/bin/sh", "-c", %q]
     triggers:
       - {slug: big, process: Big}
 `, script))
@@ -75,7 +74,7 @@ func heapInUse() uint64 {
 // JOBGATE_SLOWREADER_LOG=path appends the figures there (docs/benchmarks.md quotes them).
 func TestSlowReaders_HeapStaysBoundedWhileLargeOutputsWait(t *testing.T) {
 	const conns, perConn, size = 100, 4, 4_000_000
-	s := startServer(t, "--config", bigOutputConfig(t, size), "--robots", "1", "--sandbox", "off")
+	s := startServer(t, "--config", bigOutputConfig(t, size), "--robots", "1")
 	path := finishedBigJob(t, s)
 	tok := token(t)
 	base := heapInUse()
