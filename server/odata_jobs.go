@@ -311,9 +311,9 @@ func stopStrategy(raw json.RawMessage) (jobs.StopStrategy, error) {
 		kind = "boolean"
 	}
 	if _, ok := v.(string); ok {
-		kind = "an unknown name"
+		kind = "an unknown name " + string(raw)
 	} else if _, ok := v.(float64); ok {
-		kind = "an unknown number"
+		kind = "an unknown number " + string(raw)
 	}
 	return "", &jobs.Error{Code: jobs.EINVALID, Message: "the strategy is " + kind + ": want SoftStop or Kill (or 1 or 2)",
 		Fields: []jobs.FieldError{{Name: "strategy", Detail: "must be SoftStop or Kill (or UiPath's numbers 1 or 2)"}}}
